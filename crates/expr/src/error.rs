@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 pub enum EvalError {
     DivisionByZero,
     /// An integer result outside its type: "smallint out of range", "integer out of range", …
-    IntegerOutOfRange(&'static str),
+    IntegerOutOfRange(String),
     FloatOutOfRange,
     NumericOverflow,
     NumericFieldOverflow { precision: u8, scale: u8 },
-    DateTimeOutOfRange(&'static str),
+    DateTimeOutOfRange(String),
     IntervalOutOfRange,
     Parse(ParseError),
     StringTooLong { type_name: String },

@@ -264,14 +264,17 @@ fn variance<'a>(func: &AggregateFunc, values: impl Iterator<Item = (Datum<'a>, D
 /// The running state of an accumulable aggregate. Adding a value with multiplicity `d` and
 /// later the same value with `-d` returns it to where it was; this is what lets the dataflow
 /// keep it as the "difference" of an update and maintain it by addition alone.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Accumulator {
     /// Rows counted (for count(*) and to know whether a sum saw any non-NULL value).
     pub count: i64,
     /// Integer sums (exact).
     pub int_sum: i128,
     pub float_sum: f64,
-    pub numeric_sum: Decimal,
+    /// A numeric sum, kept exact as one mantissa sum per scale: `(scale, Σ mantissa)`.
+    /// Adding and retracting the same values always returns it to zero, and it cannot
+    /// overflow before ~2^31 maximal values; combining the scales happens only in `finish`.
+    pub numeric_parts: Vec<(u32, i128)>,
     pub interval_months: i64,
     pub interval_days: i64,
     pub interval_micros: i128,
@@ -295,12 +298,7 @@ impl Accumulator {
             (SumInt32 | SumInt64, Datum::Int64(i)) => self.int_sum += i128::from(i) * i128::from(d),
             (SumFloat32, Datum::Float32(f)) => self.float_sum += f64::from(f) * d as f64,
             (SumFloat64, Datum::Float64(f)) => self.float_sum += f * d as f64,
-            (SumNumeric, Datum::Numeric(n)) => {
-                self.numeric_sum = self
-                    .numeric_sum
-                    .checked_add(n.checked_mul(Decimal::from(d)).ok_or(EvalError::NumericOverflow)?)
-                    .ok_or(EvalError::NumericOverflow)?
-            }
+            (SumNumeric, Datum::Numeric(n)) => add_numeric_part(&mut self.numeric_parts, n.scale(), n.mantissa() * i128::from(d)),
             (SumInterval, Datum::Interval(iv)) => {
                 self.interval_months += i64::from(iv.months) * d;
                 self.interval_days += i64::from(iv.days) * d;
@@ -320,7 +318,9 @@ impl Accumulator {
         self.count += other.count;
         self.int_sum += other.int_sum;
         self.float_sum += other.float_sum;
-        self.numeric_sum += other.numeric_sum;
+        for (scale, m) in &other.numeric_parts {
+            add_numeric_part(&mut self.numeric_parts, *scale, *m);
+        }
         self.interval_months += other.interval_months;
         self.interval_days += other.interval_days;
         self.interval_micros += other.interval_micros;
@@ -339,13 +339,13 @@ impl Accumulator {
         }
         Ok(match func {
             Count => Datum::Int64(self.count),
-            SumInt32 => Datum::Int64(i64::try_from(self.int_sum).map_err(|_| EvalError::IntegerOutOfRange("bigint"))?),
+            SumInt32 => Datum::Int64(i64::try_from(self.int_sum).map_err(|_| EvalError::IntegerOutOfRange("bigint".into()))?),
             SumInt64 => Datum::Numeric(
                 Decimal::try_from_i128_with_scale(self.int_sum, 0).map_err(|_| EvalError::NumericOverflow)?,
             ),
             SumFloat32 => Datum::Float32(self.float_sum as f32),
             SumFloat64 => Datum::Float64(self.float_sum),
-            SumNumeric => Datum::Numeric(numeric::normalize_zero(self.numeric_sum)),
+            SumNumeric => Datum::Numeric(numeric::normalize_zero(self.numeric_sum()?)),
             SumInterval => Datum::Interval(evert_repr::Interval {
                 months: i32::try_from(self.interval_months).map_err(|_| EvalError::IntervalOutOfRange)?,
                 days: i32::try_from(self.interval_days).map_err(|_| EvalError::IntervalOutOfRange)?,
@@ -357,16 +357,51 @@ impl Accumulator {
         })
     }
 
+    /// Multiplies every contribution by `factor` (a multiplicity).
+    pub fn scale_by(&mut self, factor: i64) {
+        self.count *= factor;
+        self.int_sum *= i128::from(factor);
+        self.float_sum *= factor as f64;
+        for (_, m) in &mut self.numeric_parts {
+            *m *= i128::from(factor);
+        }
+        self.numeric_parts.retain(|(_, m)| *m != 0);
+        self.interval_months *= factor;
+        self.interval_days *= factor;
+        self.interval_micros *= i128::from(factor);
+        self.trues *= factor;
+        self.falses *= factor;
+    }
+
+    /// The exact numeric sum, combining the per-scale parts.
+    pub fn numeric_sum(&self) -> Result<Decimal, EvalError> {
+        let mut total = Decimal::ZERO;
+        for (scale, mantissa) in &self.numeric_parts {
+            let part = Decimal::try_from_i128_with_scale(*mantissa, *scale).map_err(|_| EvalError::NumericOverflow)?;
+            total = total.checked_add(part).ok_or(EvalError::NumericOverflow)?;
+        }
+        Ok(total)
+    }
+
     pub fn is_zero(&self) -> bool {
         self.count == 0
             && self.int_sum == 0
-            && self.numeric_sum.is_zero()
+            && self.numeric_parts.is_empty()
             && self.interval_months == 0
             && self.interval_days == 0
             && self.interval_micros == 0
             && self.trues == 0
             && self.falses == 0
     }
+}
+
+fn add_numeric_part(parts: &mut Vec<(u32, i128)>, scale: u32, mantissa: i128) {
+    match parts.iter_mut().find(|(s, _)| *s == scale) {
+        Some((_, m)) => *m += mantissa,
+        None => parts.push((scale, mantissa)),
+    }
+    parts.retain(|(_, m)| *m != 0);
+    parts.sort_by_key(|(s, _)| *s);
 }
 
 /// An aggregate call in a `Reduce`.

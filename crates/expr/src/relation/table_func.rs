@@ -105,7 +105,7 @@ impl TableFunc {
                     if out.len() as i64 > MAX_SERIES_ROWS {
                         return Err(EvalError::InvalidArgument("generate_series would produce too many rows".into()));
                     }
-                    current = datetime::timestamp_add_interval(current, &step).ok_or(EvalError::DateTimeOutOfRange("timestamp"))?;
+                    current = datetime::timestamp_add_interval(current, &step).ok_or(EvalError::DateTimeOutOfRange("timestamp".into()))?;
                 }
             }
             TableFunc::Unnest { .. } => {

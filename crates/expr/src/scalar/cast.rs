@@ -156,11 +156,14 @@ fn int_value(d: Datum) -> i64 {
 }
 
 fn out_of_range(to: &ScalarType) -> EvalError {
-    EvalError::IntegerOutOfRange(match to {
-        ScalarType::Int16 => "smallint",
-        ScalarType::Int32 => "integer",
-        _ => "bigint",
-    })
+    EvalError::IntegerOutOfRange(
+        match to {
+            ScalarType::Int16 => "smallint",
+            ScalarType::Int32 => "integer",
+            _ => "bigint",
+        }
+        .into(),
+    )
 }
 
 fn int_to_int<'a>(i: i64, to: &ScalarType) -> Result<Datum<'a>, EvalError> {

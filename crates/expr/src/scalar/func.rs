@@ -67,11 +67,14 @@ impl Hash for AnalyzedRegex {
 }
 
 fn int_range_error(t: &ScalarType) -> EvalError {
-    EvalError::IntegerOutOfRange(match t {
-        ScalarType::Int16 => "smallint",
-        ScalarType::Int32 => "integer",
-        _ => "bigint",
-    })
+    EvalError::IntegerOutOfRange(
+        match t {
+            ScalarType::Int16 => "smallint",
+            ScalarType::Int32 => "integer",
+            _ => "bigint",
+        }
+        .into(),
+    )
 }
 
 /// Checks a float result the way PostgreSQL's `float8_pl` and friends do: an infinite
@@ -102,7 +105,7 @@ fn numeric_err(e: numeric::NumericError) -> EvalError {
 }
 
 fn ts_out_of_range() -> EvalError {
-    EvalError::DateTimeOutOfRange("timestamp")
+    EvalError::DateTimeOutOfRange("timestamp".into())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -181,9 +184,9 @@ impl UnaryFunc {
             IsTrue => Datum::from_bool(matches!(d, Datum::True)),
             IsFalse => Datum::from_bool(matches!(d, Datum::False)),
             Neg => match d {
-                Datum::Int16(i) => Datum::Int16(i.checked_neg().ok_or(EvalError::IntegerOutOfRange("smallint"))?),
-                Datum::Int32(i) => Datum::Int32(i.checked_neg().ok_or(EvalError::IntegerOutOfRange("integer"))?),
-                Datum::Int64(i) => Datum::Int64(i.checked_neg().ok_or(EvalError::IntegerOutOfRange("bigint"))?),
+                Datum::Int16(i) => Datum::Int16(i.checked_neg().ok_or(EvalError::IntegerOutOfRange("smallint".into()))?),
+                Datum::Int32(i) => Datum::Int32(i.checked_neg().ok_or(EvalError::IntegerOutOfRange("integer".into()))?),
+                Datum::Int64(i) => Datum::Int64(i.checked_neg().ok_or(EvalError::IntegerOutOfRange("bigint".into()))?),
                 Datum::Float32(f) => Datum::Float32(-f),
                 Datum::Float64(f) => Datum::Float64(-f),
                 Datum::Numeric(n) => Datum::Numeric(numeric::normalize_zero(-n)),
@@ -191,9 +194,9 @@ impl UnaryFunc {
                 other => return Err(unexpected("-", other)),
             },
             Abs => match d {
-                Datum::Int16(i) => Datum::Int16(i.checked_abs().ok_or(EvalError::IntegerOutOfRange("smallint"))?),
-                Datum::Int32(i) => Datum::Int32(i.checked_abs().ok_or(EvalError::IntegerOutOfRange("integer"))?),
-                Datum::Int64(i) => Datum::Int64(i.checked_abs().ok_or(EvalError::IntegerOutOfRange("bigint"))?),
+                Datum::Int16(i) => Datum::Int16(i.checked_abs().ok_or(EvalError::IntegerOutOfRange("smallint".into()))?),
+                Datum::Int32(i) => Datum::Int32(i.checked_abs().ok_or(EvalError::IntegerOutOfRange("integer".into()))?),
+                Datum::Int64(i) => Datum::Int64(i.checked_abs().ok_or(EvalError::IntegerOutOfRange("bigint".into()))?),
                 Datum::Float32(f) => Datum::Float32(f.abs()),
                 Datum::Float64(f) => Datum::Float64(f.abs()),
                 Datum::Numeric(n) => Datum::Numeric(n.abs()),
@@ -996,7 +999,7 @@ fn add<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
         (Float64(x), Float64(y)) => Float64(check_f64(x + y, x.is_finite() && y.is_finite())?),
         (Numeric(x), Numeric(y)) => Numeric(x.checked_add(y).map(numeric::normalize_zero).ok_or(EvalError::NumericOverflow)?),
         (Date(d), Int32(n)) | (Int32(n), Date(d)) => Date(evert_repr::Date(
-            d.0.checked_add(n).ok_or(EvalError::DateTimeOutOfRange("date"))?,
+            d.0.checked_add(n).ok_or(EvalError::DateTimeOutOfRange("date".into()))?,
         )),
         (Date(d), Interval(iv)) | (Interval(iv), Date(d)) => {
             Timestamp(datetime::timestamp_add_interval(DateTime::from_date(d), &iv).ok_or_else(ts_out_of_range)?)
@@ -1026,7 +1029,7 @@ fn sub<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
         (Float64(x), Float64(y)) => Float64(check_f64(x - y, x.is_finite() && y.is_finite())?),
         (Numeric(x), Numeric(y)) => Numeric(x.checked_sub(y).map(numeric::normalize_zero).ok_or(EvalError::NumericOverflow)?),
         (Date(x), Date(y)) => Int32(x.0 - y.0),
-        (Date(d), Int32(n)) => Date(evert_repr::Date(d.0.checked_sub(n).ok_or(EvalError::DateTimeOutOfRange("date"))?)),
+        (Date(d), Int32(n)) => Date(evert_repr::Date(d.0.checked_sub(n).ok_or(EvalError::DateTimeOutOfRange("date".into()))?)),
         (Date(d), Interval(iv)) => Timestamp(
             datetime::timestamp_add_interval(DateTime::from_date(d), &iv.checked_neg().ok_or(EvalError::IntervalOutOfRange)?)
                 .ok_or_else(ts_out_of_range)?,
@@ -1397,7 +1400,7 @@ impl VariadicFunc {
                 let sec = args[5].unwrap_float64();
                 let date = make_date(y, m, d)?;
                 if !(0..24).contains(&h) || !(0..60).contains(&min) || !(0.0..60.0).contains(&sec) {
-                    return Err(EvalError::DateTimeOutOfRange("date/time field value"));
+                    return Err(EvalError::DateTimeOutOfRange("date/time field value".into()));
                 }
                 let micros = i64::from(h) * 3_600_000_000 + i64::from(min) * 60_000_000 + (sec * 1e6).round() as i64;
                 Datum::Timestamp(DateTime(DateTime::from_date(date).0 + micros))
@@ -1517,10 +1520,10 @@ impl VariadicFunc {
 fn make_date(y: i32, m: i32, d: i32) -> Result<evert_repr::Date, EvalError> {
     let year = if y < 0 { y + 1 } else { y };
     if y == 0 {
-        return Err(EvalError::DateTimeOutOfRange("date field value"));
+        return Err(EvalError::DateTimeOutOfRange("date field value".into()));
     }
     evert_repr::Date::from_ymd(year, m.max(0) as u32, d.max(0) as u32)
-        .ok_or(EvalError::DateTimeOutOfRange("date field value"))
+        .ok_or(EvalError::DateTimeOutOfRange("date field value".into()))
 }
 
 fn translate_replacement(s: &str) -> String {

@@ -1,0 +1,176 @@
+//! The compute controller: the adapter's handle on the timely workers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::Thread;
+
+use evert_expr::{EvalError, MapFilterProject, MirScalarExpr};
+use evert_repr::{Diff, GlobalId, Row, Timestamp};
+use timely::communication::WorkerGuards;
+use tokio::sync::mpsc as tokio_mpsc;
+
+use crate::command::{ComputeCommand, Peek, PeekResponse};
+
+/// Why a peek returned no rows.
+#[derive(Debug, Clone)]
+pub enum PeekError {
+    /// The collection holds an error at the peek's time.
+    Eval(EvalError),
+    /// The peek could not be served.
+    Failed(String),
+    Canceled,
+}
+
+pub struct ComputeController {
+    senders: Mutex<Vec<Sender<ComputeCommand>>>,
+    threads: Vec<Thread>,
+    guards: Mutex<Option<WorkerGuards<()>>>,
+    workers: usize,
+    next_peek: AtomicU64,
+}
+
+/// The parts of a peek the caller chooses.
+pub struct PeekTarget {
+    pub collection: GlobalId,
+    pub key: Option<Vec<MirScalarExpr>>,
+    pub literal_key: Option<Row>,
+    pub timestamp: Timestamp,
+    pub mfp: MapFilterProject,
+}
+
+impl ComputeController {
+    /// Starts `workers` timely worker threads in this process.
+    pub fn start(workers: usize) -> Result<Arc<ComputeController>, String> {
+        let workers = workers.max(1);
+        let mut senders = Vec::with_capacity(workers);
+        let mut receivers = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (tx, rx) = mpsc::channel();
+            senders.push(tx);
+            receivers.push(Some(rx));
+        }
+        let receivers = Arc::new(Mutex::new(receivers));
+        let (thread_tx, thread_rx) = mpsc::channel();
+        let thread_tx = Mutex::new(thread_tx);
+
+        let mut config = timely::Config::process(workers);
+        // Let arrangements merge their batches while the worker is otherwise idle, so that
+        // compaction happens without waiting for new data.
+        differential_dataflow::configure(&mut config.worker, &differential_dataflow::Config::default().idle_merge_effort(Some(1000)));
+        let guards = timely::execute(config, move |worker| {
+            let index = worker.index();
+            let receiver = receivers.lock().expect("receivers lock")[index].take().expect("one receiver per worker");
+            thread_tx
+                .lock()
+                .expect("thread channel lock")
+                .send((index, std::thread::current()))
+                .expect("controller is waiting for worker threads");
+            crate::worker::run(worker, receiver);
+        })?;
+
+        let mut threads: Vec<(usize, Thread)> = (0..workers).map(|_| thread_rx.recv().expect("worker thread")).collect();
+        threads.sort_by_key(|(i, _)| *i);
+        Ok(Arc::new(ComputeController {
+            senders: Mutex::new(senders),
+            threads: threads.into_iter().map(|(_, t)| t).collect(),
+            guards: Mutex::new(Some(guards)),
+            workers,
+            next_peek: AtomicU64::new(1),
+        }))
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Sends a command to every worker. The lock keeps every worker's command sequence in
+    /// the same order.
+    pub fn send(&self, command: ComputeCommand) {
+        let senders = self.senders.lock().expect("command lock");
+        for sender in senders.iter() {
+            let _ = sender.send(command.clone());
+        }
+        drop(senders);
+        for thread in &self.threads {
+            thread.unpark();
+        }
+    }
+
+    /// Reads an arrangement at a timestamp, waiting until the timestamp is complete.
+    pub async fn peek(&self, target: PeekTarget) -> Result<Vec<(Row, Diff)>, PeekError> {
+        let uuid = self.next_peek.fetch_add(1, Ordering::Relaxed);
+        let (tx, mut rx) = tokio_mpsc::unbounded_channel();
+        self.send(ComputeCommand::Peek(Arc::new(Peek {
+            uuid,
+            collection: target.collection,
+            key: target.key,
+            literal_key: target.literal_key,
+            timestamp: target.timestamp,
+            mfp: target.mfp,
+            response: tx,
+        })));
+        // If the caller stops waiting (the client went away), withdraw the peek.
+        let mut guard = CancelOnDrop { controller: self, uuid, armed: true };
+        let mut rows = Vec::new();
+        let mut failure = None;
+        for _ in 0..self.workers {
+            match rx.recv().await {
+                Some((_, PeekResponse::Rows(r))) => rows.extend(r),
+                Some((_, PeekResponse::Error(e))) => failure = failure.or(Some(PeekError::Eval(e))),
+                Some((_, PeekResponse::Failed(m))) => failure = failure.or(Some(PeekError::Failed(m))),
+                Some((_, PeekResponse::Canceled)) | None => failure = failure.or(Some(PeekError::Canceled)),
+            }
+        }
+        guard.armed = false;
+        match failure {
+            Some(f) => Err(f),
+            None => Ok(rows),
+        }
+    }
+
+    /// The upper frontier of each collection (the meet across workers); `None` when the
+    /// collection is complete or unknown.
+    pub async fn frontiers(&self, ids: Vec<GlobalId>) -> Vec<(GlobalId, Option<Timestamp>)> {
+        let (tx, mut rx) = tokio_mpsc::unbounded_channel();
+        self.send(ComputeCommand::ReportFrontiers { ids: ids.clone(), response: tx });
+        let mut result: Vec<(GlobalId, Option<Timestamp>)> = ids.iter().map(|id| (*id, None)).collect();
+        for _ in 0..self.workers {
+            if let Some((_, reported)) = rx.recv().await {
+                for ((_, acc), (_, upper)) in result.iter_mut().zip(reported) {
+                    *acc = match (*acc, upper) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (None, b) => b,
+                        (a, None) => a,
+                    };
+                }
+            }
+        }
+        result
+    }
+
+    /// Stops the workers and waits for them.
+    pub fn shutdown(&self) {
+        self.senders.lock().expect("command lock").clear();
+        for thread in &self.threads {
+            thread.unpark();
+        }
+        if let Some(guards) = self.guards.lock().expect("guards lock").take() {
+            drop(guards.join());
+        }
+    }
+}
+
+struct CancelOnDrop<'a> {
+    controller: &'a ComputeController,
+    uuid: u64,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.controller.send(ComputeCommand::CancelPeek { uuid: self.uuid });
+        }
+    }
+}

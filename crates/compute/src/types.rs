@@ -1,0 +1,20 @@
+//! The concrete types of evert's collections and arrangements.
+
+use differential_dataflow::operators::arrange::{Arranged, TraceAgent};
+use differential_dataflow::trace::implementations::{KeySpine, ValSpine};
+use differential_dataflow::VecCollection;
+use evert_expr::EvalError;
+use evert_repr::{Diff, Row, Timestamp};
+
+/// Rows arranged by a key row, with the full row (or nothing, see `ArrangedTrace::identity`)
+/// as the value.
+pub type RowSpine = ValSpine<Row, Row, Timestamp, Diff>;
+pub type RowAgent = TraceAgent<RowSpine>;
+/// A collection's errors, arranged by the error itself.
+pub type ErrSpine = KeySpine<EvalError, Timestamp, Diff>;
+pub type ErrAgent = TraceAgent<ErrSpine>;
+
+pub type RowCollection<'s> = VecCollection<'s, Timestamp, Row, Diff>;
+pub type ErrCollection<'s> = VecCollection<'s, Timestamp, EvalError, Diff>;
+pub type RowArranged<'s> = Arranged<'s, RowAgent>;
+pub type ErrArranged<'s> = Arranged<'s, ErrAgent>;
