@@ -194,12 +194,17 @@ pub fn plan_insert(catalog: &dyn SessionCatalog, insert: &ast::Insert, params: P
                 let empty = Scope::empty();
                 let ecx = ExprContext::new(&empty, "VALUES");
                 let mut rows = Vec::with_capacity(v.rows.len());
+                // Without a column list, fewer values than columns fill the leading columns.
+                let width = v.rows.first().map(|r| r.content.len()).unwrap_or(0);
                 for row in &v.rows {
                     if row.content.len() > targets.len() {
                         return Err(PlanError::Invalid("INSERT has more expressions than target columns".into()));
                     }
-                    if row.content.len() < targets.len() {
+                    if row.content.len() < targets.len() && !insert.columns.is_empty() {
                         return Err(PlanError::Invalid("INSERT has more target columns than expressions".into()));
+                    }
+                    if row.content.len() != width {
+                        return Err(PlanError::Invalid("VALUES lists must all be the same length".into()));
                     }
                     let mut exprs = Vec::with_capacity(targets.len());
                     for (i, e) in row.content.iter().enumerate() {

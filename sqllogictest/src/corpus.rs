@@ -1,0 +1,1 @@
+//! Running the SQLite sqllogictest corpus (filled in with the conformance work).
