@@ -164,7 +164,7 @@ impl ComputeState {
             match &desc.export {
                 DataflowExport::Index { on, key } => {
                     let name = format!("Arrange {}", desc.debug_name);
-                    let arranged = bundle.ensure_arranged(key, &name);
+                    let arranged = bundle.arrange_for_export(key, &name);
                     let errs = bundle.errs.clone().arrange_by_self_named(&format!("Errors {}", desc.debug_name));
                     Ok(Some((*on, key.clone(), ArrangedTrace { oks: arranged.oks.trace, identity: arranged.identity, owner: desc.id }, errs.trace)))
                 }

@@ -38,6 +38,8 @@ pub struct ArrangementBundle<'s> {
     pub oks: RowArranged<'s>,
     /// True if keyed by the whole row (value empty); otherwise the value is the whole row.
     pub identity: bool,
+    /// True if imported from another dataflow's trace rather than built in this one.
+    pub imported: bool,
 }
 
 impl<'s> ArrangementBundle<'s> {
@@ -89,6 +91,26 @@ impl<'s> CollectionBundle<'s> {
         self.arranged.insert(key.clone(), arranged.clone());
         arranged
     }
+
+    /// The relation arranged by `key`, for this dataflow to export as its own index.
+    ///
+    /// Unlike [`Self::ensure_arranged`], this does not reuse an imported arrangement: an
+    /// imported trace is maintained by the dataflow that built it and stops advancing when that
+    /// dataflow is dropped, which can happen while this one lives on (two indexes with the same
+    /// key on one relation, or an index on a view over an indexed table, and the first index
+    /// dropped). So the export gets an arrangement of its own.
+    pub fn arrange_for_export(&mut self, key: &Option<Vec<MirScalarExpr>>, name: &str) -> ArrangementBundle<'s> {
+        if let Some(existing) = self.arranged.get(key) {
+            if !existing.imported {
+                return existing.clone();
+            }
+        }
+        let (arranged, errs) = arrange_collection(self.as_collection(), key.clone(), name);
+        if let Some(errs) = errs {
+            self.errs = self.errs.clone().concat(errs);
+        }
+        arranged
+    }
 }
 
 /// Arranges rows by `key` (`None`: by the whole row).
@@ -100,7 +122,7 @@ pub fn arrange_collection<'s>(
     match key {
         None => {
             let arranged = collection.map(|row| (row, Row::default())).arrange_by_key_named(name);
-            (ArrangementBundle { oks: arranged, identity: true }, None)
+            (ArrangementBundle { oks: arranged, identity: true, imported: false }, None)
         }
         Some(key) => {
             let mut arena = RowArena::new();
@@ -128,7 +150,7 @@ pub fn arrange_collection<'s>(
                 Some(result)
             });
             let arranged = keyed.arrange_by_key_named(name);
-            (ArrangementBundle { oks: arranged, identity: false }, Some(errs))
+            (ArrangementBundle { oks: arranged, identity: false, imported: false }, Some(errs))
         }
     }
 }
@@ -165,7 +187,7 @@ impl<'s> Context<'s> {
         let mut arranged = BTreeMap::new();
         for (key, trace) in traces.arrangements.iter_mut() {
             let oks = trace.oks.import_named(self.scope, &format!("Import {id}"));
-            arranged.insert(key.clone(), ArrangementBundle { oks, identity: trace.identity });
+            arranged.insert(key.clone(), ArrangementBundle { oks, identity: trace.identity, imported: true });
         }
         let errs = match &mut traces.errs {
             Some(errs) => {
