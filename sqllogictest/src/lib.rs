@@ -53,11 +53,25 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
-        let dir = TempDir::new("evert-test");
+        TestServer::start_in(TempDir::new("evert-test")).await
+    }
+
+    /// Starts a server whose data lives in `dir` (which may hold an earlier server's data).
+    pub async fn start_in(dir: TempDir) -> TestServer {
         let handle = evert_server::start(evert_server::ServerConfig::for_tests(dir.0.join("data")))
             .await
             .expect("evert starts");
         TestServer { handle: Some(handle), dir }
+    }
+
+    /// Stops the server and keeps its data directory for a restart.
+    pub async fn stop_keep(mut self) -> TempDir {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+        let path = self.dir.0.clone();
+        std::mem::forget(self.dir);
+        TempDir(path)
     }
 
     pub fn port(&self) -> u16 {

@@ -358,7 +358,10 @@ impl Lowerer {
             HirScalarExpr::Column(r) => MirScalarExpr::Column(
                 *map.get(&r).ok_or_else(|| PlanError::Invalid(format!("internal error: unresolved outer reference {r:?}")))?,
             ),
-            HirScalarExpr::Parameter(n) => return Err(PlanError::UnknownParameter(n)),
+            // Describing a prepared statement plans it before any values are bound; the plan
+            // is only inspected for its shape, so an unbound parameter stands in as NULL.
+            // Executions always bind values (Bind checks their number).
+            HirScalarExpr::Parameter(_) => MirScalarExpr::literal_null(evert_repr::ScalarType::String),
             HirScalarExpr::Literal(row, typ) => MirScalarExpr::Literal(Ok(row), typ),
             HirScalarExpr::CallUnmaterializable(f) => MirScalarExpr::CallUnmaterializable(f),
             HirScalarExpr::CallUnary { func, expr } => self.lower_scalar(*expr, rel, own, map)?.call_unary(func),
