@@ -142,6 +142,7 @@ impl Adapter {
         for item in items.iter().filter(|i| matches!(i.kind, ItemKind::Table | ItemKind::Source)) {
             let built = adapter.build_item(&catalog, item, 0).await?;
             adapter.install_input(item.id);
+            adapter.install_dataflow(&catalog, &built)?;
             if let Some(c) = recovered.collections.get(&item.id) {
                 rows_replayed += c.updates.len();
                 if !c.updates.is_empty() {
@@ -271,9 +272,21 @@ impl Adapter {
         result
     }
 
-    /// Makes an item's compute state: a dataflow for materialized views and indexes.
+    /// Makes an item's compute state: a dataflow for materialized views and indexes, and
+    /// for tables with PRIMARY KEY or UNIQUE constraints an arrangement by each key, which
+    /// constraint checks look keys up in.
     pub(crate) fn install_dataflow(&self, catalog: &Catalog, item: &CatalogItem) -> Result<(), AdapterError> {
         match &item.details {
+            ItemDetails::Table(details) => {
+                for key in crate::write::constraint_keys(details) {
+                    self.inner.compute.send(ComputeCommand::CreateDataflow(Arc::new(DataflowDescription {
+                        id: item.id(),
+                        debug_name: format!("key of {}", item.name()),
+                        plan: MirRelationExpr::global_get(item.id(), item.desc.typ.clone()),
+                        export: DataflowExport::Index { on: item.id(), key: Some(key) },
+                    })));
+                }
+            }
             ItemDetails::MaterializedView { expr } => {
                 let plan = self.prepare_maintained(catalog, expr.clone())?;
                 self.inner.compute.send(ComputeCommand::CreateDataflow(Arc::new(DataflowDescription {

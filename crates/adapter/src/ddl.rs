@@ -153,6 +153,7 @@ impl Adapter {
         self.install_input(id);
         let mut item = item;
         item.since = ts;
+        self.install_dataflow(&catalog, &item)?;
         catalog.insert(item);
         self.set_catalog(catalog);
         Ok(ExecuteResponse::command("CREATE TABLE"))

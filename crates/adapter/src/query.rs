@@ -203,7 +203,7 @@ impl Adapter {
         let read = if let MirRelationExpr::Get { id: Id::Global(id), .. } = input {
             if Adapter::is_arranged(catalog, *id) {
                 let (key, literal_key) = choose_arrangement(catalog, *id, &mfp);
-                let target = PeekTarget { collection: *id, key, literal_key, timestamp: ts, mfp };
+                let target = PeekTarget { collection: *id, key, literal_keys: literal_key.map(|k| vec![k]), timestamp: ts, mfp };
                 let peek = compute.peek(target);
                 Some(self.cancellable(session, peek).await)
             } else {
@@ -228,7 +228,7 @@ impl Adapter {
                 let peek = compute.peek(PeekTarget {
                     collection: id,
                     key: None,
-                    literal_key: None,
+                    literal_keys: None,
                     timestamp: ts,
                     mfp: MapFilterProject::new(arity),
                 });
@@ -547,8 +547,20 @@ fn choose_arrangement(catalog: &Catalog, id: GlobalId, mfp: &MapFilterProject) -
             }
         }
     }
-    for index in catalog.indexes_on(id) {
-        if let ItemDetails::Index { keys, .. } = &index.details {
+    // Candidate arrangements: user indexes, and a table's key arrangements.
+    let mut candidates: Vec<Vec<MirScalarExpr>> = catalog
+        .indexes_on(id)
+        .into_iter()
+        .filter_map(|i| match &i.details {
+            ItemDetails::Index { keys, .. } => Some(keys.clone()),
+            _ => None,
+        })
+        .collect();
+    if let Some(ItemDetails::Table(details)) = catalog.get(id).map(|i| &i.details) {
+        candidates.extend(crate::write::constraint_keys(details));
+    }
+    for keys in &candidates {
+        {
             let key_values: Option<Vec<&Row>> = keys
                 .iter()
                 .map(|k| match k {

@@ -277,38 +277,63 @@ impl Adapter {
         if keys.is_empty() {
             return Ok(());
         }
-        // The table's contents after the write must have at most one row per key. Rows with
-        // a NULL in a UNIQUE key never conflict.
+        // After the write, each key may hold at most one row. Only the keys this write adds
+        // rows for can be violated; their current rows are looked up in the table's key
+        // arrangement (work proportional to the write, not the table). Rows with a NULL in
+        // the key never conflict.
         self.inner.committer.barrier().await?;
         let ts = self.read_timestamp(session);
-        let get = MirRelationExpr::global_get(table, desc.typ.clone());
-        let mut current = self.peek_expr(catalog, get, ts, session).await?;
-        if let TransactionStatus::InBlock(txn) = &session.transaction {
-            current.extend(txn.pending_for(table));
-        }
-        current.extend(updates.iter().cloned());
-        let current = consolidate(current);
+        let pending = match &session.transaction {
+            TransactionStatus::InBlock(txn) => txn.pending_for(table),
+            _ => vec![],
+        };
         for (columns, suffix) in keys {
-            let mut seen: BTreeMap<Row, Diff> = BTreeMap::new();
-            for (row, diff) in &current {
+            let key_of = |row: &Row| -> Option<Row> {
                 let datums: Vec<Datum> = row.iter().collect();
                 if columns.iter().any(|c| datums[*c].is_null()) {
-                    continue;
+                    return None;
                 }
-                let key = Row::pack(columns.iter().map(|c| datums[*c]));
-                let count = seen.entry(key.clone()).or_insert(0);
-                *count += diff;
-                if *count > 1 {
-                    let names: Vec<&str> = columns.iter().map(|c| desc.names[*c].as_str()).collect();
-                    let values: Vec<String> = key.iter().map(|d| d.to_string()).collect();
-                    let constraint = format!("{name}_{}_{suffix}", if suffix == "pkey" { String::new() } else { names.join("_") })
-                        .replace("__", "_");
-                    return Err(AdapterError::Constraint {
-                        code: "23505",
-                        message: format!("duplicate key value violates unique constraint \"{constraint}\""),
-                        detail: Some(format!("Key ({})=({}) already exists.", names.join(", "), values.join(", "))),
-                    });
+                Some(Row::pack(columns.iter().map(|c| datums[*c])))
+            };
+            let added: Vec<Row> = updates.iter().filter(|(_, d)| *d > 0).filter_map(|(r, _)| key_of(r)).collect();
+            if added.is_empty() {
+                continue;
+            }
+            let exprs: Vec<MirScalarExpr> = columns.iter().map(|c| MirScalarExpr::Column(*c)).collect();
+            let existing = self
+                .inner
+                .compute
+                .peek(evert_compute::PeekTarget {
+                    collection: table,
+                    key: Some(exprs),
+                    literal_keys: Some(added.clone()),
+                    timestamp: ts,
+                    mfp: MapFilterProject::new(desc.arity()),
+                })
+                .await
+                .map_err(|e| match e {
+                    evert_compute::PeekError::Eval(e) => AdapterError::Eval(e),
+                    evert_compute::PeekError::Failed(m) => AdapterError::internal(m),
+                    evert_compute::PeekError::Canceled => AdapterError::Canceled,
+                })?;
+            let wanted: std::collections::BTreeSet<Row> = added.into_iter().collect();
+            let mut counts: BTreeMap<Row, Diff> = BTreeMap::new();
+            for (row, diff) in existing.iter().chain(pending.iter()).chain(updates.iter()) {
+                if let Some(k) = key_of(row) {
+                    if wanted.contains(&k) {
+                        *counts.entry(k).or_insert(0) += diff;
+                    }
                 }
+            }
+            if let Some((key, _)) = counts.iter().find(|(_, n)| **n > 1) {
+                let names: Vec<&str> = columns.iter().map(|c| desc.names[*c].as_str()).collect();
+                let values: Vec<String> = key.iter().map(|d| d.to_string()).collect();
+                let constraint = if suffix == "pkey" { format!("{name}_pkey") } else { format!("{name}_{}_key", names.join("_")) };
+                return Err(AdapterError::Constraint {
+                    code: "23505",
+                    message: format!("duplicate key value violates unique constraint \"{constraint}\""),
+                    detail: Some(format!("Key ({})=({}) already exists.", names.join(", "), values.join(", "))),
+                });
             }
         }
         Ok(())
@@ -424,6 +449,16 @@ impl Adapter {
         self.apply_writes(session, vec![(target.table, updates)]).await?;
         Ok(ExecuteResponse::command(format!("COPY {count}")))
     }
+}
+
+/// The key columns of a table's PRIMARY KEY and UNIQUE constraints, as arrangement keys.
+pub(crate) fn constraint_keys(details: &TableDetails) -> Vec<Vec<MirScalarExpr>> {
+    details
+        .primary_key
+        .iter()
+        .chain(details.unique.iter())
+        .map(|cols| cols.iter().map(|c| MirScalarExpr::Column(*c)).collect())
+        .collect()
 }
 
 fn evaluate_returning(exprs: &[MirScalarExpr], rows: &[(Row, Diff)]) -> Result<Vec<Row>, AdapterError> {

@@ -86,8 +86,8 @@ pub struct Peek {
     pub collection: GlobalId,
     /// Which of its arrangements (`None`: the whole-row arrangement).
     pub key: Option<Vec<MirScalarExpr>>,
-    /// If set, only rows whose key equals this row are read (an index lookup).
-    pub literal_key: Option<Row>,
+    /// If set, only rows whose key equals one of these rows are read (index lookups).
+    pub literal_keys: Option<Vec<Row>>,
     pub timestamp: Timestamp,
     /// Applied to each row read.
     pub mfp: MapFilterProject,

@@ -34,7 +34,7 @@ pub struct ComputeController {
 pub struct PeekTarget {
     pub collection: GlobalId,
     pub key: Option<Vec<MirScalarExpr>>,
-    pub literal_key: Option<Row>,
+    pub literal_keys: Option<Vec<Row>>,
     pub timestamp: Timestamp,
     pub mfp: MapFilterProject,
 }
@@ -105,7 +105,7 @@ impl ComputeController {
             uuid,
             collection: target.collection,
             key: target.key,
-            literal_key: target.literal_key,
+            literal_keys: target.literal_keys,
             timestamp: target.timestamp,
             mfp: target.mfp,
             response: tx,

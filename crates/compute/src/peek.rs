@@ -60,13 +60,32 @@ pub fn try_peek(registry: &mut TraceRegistry, peek: &Peek) -> Option<PeekRespons
     let mut out = Row::default();
     let identity = arranged.identity;
 
-    if let Some(key) = &peek.literal_key {
-        cursor.seek_key(&storage, key);
-    }
-    while let Some(key) = cursor.get_key(&storage) {
-        if let Some(wanted) = &peek.literal_key {
-            if key != wanted {
-                break;
+    // Index lookups visit the wanted keys in order (cursors only seek forward); a scan
+    // visits every key.
+    let mut wanted: Option<std::vec::IntoIter<Row>> = peek.literal_keys.as_ref().map(|keys| {
+        let mut keys = keys.clone();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+    });
+    loop {
+        let target = match &mut wanted {
+            Some(keys) => match keys.next() {
+                Some(k) => {
+                    cursor.seek_key(&storage, &k);
+                    match cursor.get_key(&storage) {
+                        Some(found) if *found == k => Some(k),
+                        _ => continue,
+                    }
+                }
+                None => break,
+            },
+            None => None,
+        };
+        let Some(key) = cursor.get_key(&storage) else { break };
+        if let Some(t) = &target {
+            if key != t {
+                continue;
             }
         }
         while let Some(val) = cursor.get_val(&storage) {
@@ -87,10 +106,9 @@ pub fn try_peek(registry: &mut TraceRegistry, peek: &Peek) -> Option<PeekRespons
             }
             cursor.step_val(&storage);
         }
-        if peek.literal_key.is_some() {
-            break;
+        if wanted.is_none() {
+            cursor.step_key(&storage);
         }
-        cursor.step_key(&storage);
     }
     Some(PeekResponse::Rows(rows))
 }

@@ -29,8 +29,9 @@ pub struct ComputeState {
     /// The time every input has been advanced to.
     input_time: Timestamp,
     registry: TraceRegistry,
-    /// Timely dataflow indices, by the collection they maintain.
-    dataflows: BTreeMap<GlobalId, usize>,
+    /// Timely dataflow indices, by the collection they are maintained for (a table has its
+    /// input's dataflow and possibly key arrangements).
+    dataflows: BTreeMap<GlobalId, Vec<usize>>,
     pending_peeks: Vec<Arc<Peek>>,
     /// This worker's index, reported with peek responses.
     index: usize,
@@ -117,7 +118,7 @@ impl ComputeState {
         input.advance_to(self.input_time);
         input.flush();
         self.registry.insert(id, None, ArrangedTrace { oks: trace, identity: true, owner: id }, None);
-        self.dataflows.insert(id, index);
+        self.dataflows.entry(id).or_default().push(index);
         self.inputs.insert(id, input);
     }
 
@@ -189,7 +190,7 @@ impl ComputeState {
                         self.apply_compaction(on);
                     }
                 }
-                self.dataflows.insert(desc.id, index);
+                self.dataflows.entry(desc.id).or_default().push(index);
             }
             Err(crate::render::RenderError(message)) => {
                 warn!(dataflow = %desc.debug_name, %message, "dataflow could not be rendered");
@@ -205,7 +206,7 @@ impl ComputeState {
 
     fn drop_collection(&mut self, worker: &mut TimelyWorker, id: GlobalId) {
         self.inputs.remove(&id);
-        if let Some(index) = self.dataflows.remove(&id) {
+        for index in self.dataflows.remove(&id).unwrap_or_default() {
             worker.drop_dataflow(index);
         }
         self.registry.remove_owned_by(id);

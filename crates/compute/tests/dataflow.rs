@@ -13,7 +13,7 @@ fn row(a: i64, b: i64) -> Row {
 
 async fn read(c: &ComputeController, id: GlobalId, ts: u64) -> Vec<(Row, i64)> {
     let mut rows = c
-        .peek(PeekTarget { collection: id, key: None, literal_key: None, timestamp: ts, mfp: MapFilterProject::new(2) })
+        .peek(PeekTarget { collection: id, key: None, literal_keys: None, timestamp: ts, mfp: MapFilterProject::new(2) })
         .await
         .expect("peek");
     rows.sort();
