@@ -21,6 +21,8 @@ pub enum PlanError {
     AmbiguousColumn(String),
     /// 42P07 (relations) / 42710 (other objects)
     DuplicateObject(String),
+    /// 42701: a column named twice in a table definition or a column list
+    DuplicateColumn(String),
     /// 42883
     UndefinedFunction(String),
     /// 42804
@@ -65,6 +67,7 @@ impl PlanError {
             PlanError::UnknownColumn(_) | PlanError::UnknownColumnMessage(_) => "42703",
             PlanError::AmbiguousColumn(_) => "42702",
             PlanError::DuplicateObject(_) => "42P07",
+            PlanError::DuplicateColumn(_) => "42701",
             PlanError::UndefinedFunction(_) => "42883",
             PlanError::DatatypeMismatch(_) => "42804",
             PlanError::CannotCoerce(_) => "42846",
@@ -117,6 +120,7 @@ impl fmt::Display for PlanError {
             PlanError::UnknownColumn(name) => write!(f, "column \"{name}\" does not exist"),
             PlanError::AmbiguousColumn(name) => write!(f, "column reference \"{name}\" is ambiguous"),
             PlanError::DuplicateObject(m)
+            | PlanError::DuplicateColumn(m)
             | PlanError::UnknownRelationMessage(m)
             | PlanError::UnknownColumnMessage(m)
             | PlanError::UndefinedFunction(m)

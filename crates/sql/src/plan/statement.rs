@@ -178,7 +178,7 @@ pub fn plan_insert(catalog: &dyn SessionCatalog, insert: &ast::Insert, params: P
                 PlanError::UnknownColumn(format!("{name}\" of relation \"{}", relation.name)).with_column_message(&name, &relation.name)
             })?;
             if targets.contains(&index) {
-                return Err(PlanError::Invalid(format!("column \"{name}\" specified more than once")));
+                return Err(PlanError::DuplicateColumn(format!("column \"{name}\" specified more than once")));
             }
             targets.push(index);
         }
@@ -407,7 +407,7 @@ pub fn plan_create_table(catalog: &dyn SessionCatalog, create: &ast::CreateTable
     for (index, column) in create.columns.iter().enumerate() {
         let column_name = normalize_ident(&column.name);
         if desc.column_index(&column_name).is_some() {
-            return Err(PlanError::DuplicateObject(format!("column \"{column_name}\" specified more than once")));
+            return Err(PlanError::DuplicateColumn(format!("column \"{column_name}\" specified more than once")));
         }
         let typ = scalar_type_from_sql(&column.data_type)?;
         let mut nullable = true;
