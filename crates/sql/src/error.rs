@@ -39,6 +39,8 @@ pub enum PlanError {
     WrongObjectType(String),
     /// 2BP01
     DependentObjects { message: String, detail: String },
+    /// 2201W for LIMIT, 2201X for OFFSET: a negative row count
+    NegativeRowCount { clause: &'static str },
     /// 42P02
     UnknownParameter(usize),
     /// 22023
@@ -76,6 +78,13 @@ impl PlanError {
             PlanError::Unsupported(_) => "0A000",
             PlanError::WrongObjectType(_) => "42809",
             PlanError::DependentObjects { .. } => "2BP01",
+            PlanError::NegativeRowCount { clause } => {
+                if *clause == "OFFSET" {
+                    "2201X"
+                } else {
+                    "2201W"
+                }
+            }
             PlanError::UnknownParameter(_) => "42P02",
             PlanError::InvalidParameterValue(_) => "22023",
             PlanError::UndefinedObject(_) => "42704",
@@ -135,6 +144,7 @@ impl fmt::Display for PlanError {
             | PlanError::Invalid(m) => f.write_str(m),
             PlanError::Unsupported(construct) => write!(f, "{construct} not supported"),
             PlanError::DependentObjects { message, .. } => f.write_str(message),
+            PlanError::NegativeRowCount { clause } => write!(f, "{clause} must not be negative"),
             PlanError::UnknownParameter(n) => write!(f, "there is no parameter ${n}"),
             PlanError::Eval(e) => write!(f, "{e}"),
             PlanError::Unmaterializable { function, .. } => {

@@ -246,7 +246,7 @@ impl Binder<'_> {
     }
 
     /// Evaluates a LIMIT/OFFSET expression, which must be a constant.
-    fn constant_count(&mut self, e: &Expr, clause: &str) -> Result<Option<usize>, PlanError> {
+    fn constant_count(&mut self, e: &Expr, clause: &'static str) -> Result<Option<usize>, PlanError> {
         if let Expr::Value(v) = e {
             if matches!(v.value, Value::Null) {
                 return Ok(None);
@@ -279,7 +279,7 @@ impl Binder<'_> {
         };
         match value {
             Datum::Null => Ok(None),
-            Datum::Int64(i) if i < 0 => Err(PlanError::Eval(evert_expr::EvalError::InvalidArgument(format!("{clause} must not be negative")))),
+            Datum::Int64(i) if i < 0 => Err(PlanError::NegativeRowCount { clause }),
             Datum::Int64(i) => Ok(Some(i as usize)),
             _ => Err(PlanError::Invalid(format!("argument of {clause} must be a constant"))),
         }
