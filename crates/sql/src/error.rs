@@ -39,6 +39,8 @@ pub enum PlanError {
     WrongObjectType(String),
     /// 2BP01
     DependentObjects { message: String, detail: String },
+    /// 22025: an ESCAPE clause that is not empty or one character
+    InvalidEscapeString(String),
     /// 2201W for LIMIT, 2201X for OFFSET: a negative row count
     NegativeRowCount { clause: &'static str },
     /// 42P02
@@ -78,6 +80,7 @@ impl PlanError {
             PlanError::Unsupported(_) => "0A000",
             PlanError::WrongObjectType(_) => "42809",
             PlanError::DependentObjects { .. } => "2BP01",
+            PlanError::InvalidEscapeString(_) => "22025",
             PlanError::NegativeRowCount { clause } => {
                 if *clause == "OFFSET" {
                     "2201X"
@@ -112,6 +115,7 @@ impl PlanError {
     pub fn hint(&self) -> Option<String> {
         match self {
             PlanError::Unmaterializable { hint, .. } => Some(hint.clone()),
+            PlanError::InvalidEscapeString(_) => Some("Escape string must be empty or one character.".into()),
             PlanError::DependentObjects { .. } => Some("Use DROP ... CASCADE to drop the dependent objects too.".into()),
             PlanError::UndefinedFunction(_) => {
                 Some("No function matches the given name and argument types. You might need to add explicit type casts.".into())
@@ -130,6 +134,7 @@ impl fmt::Display for PlanError {
             PlanError::AmbiguousColumn(name) => write!(f, "column reference \"{name}\" is ambiguous"),
             PlanError::DuplicateObject(m)
             | PlanError::DuplicateColumn(m)
+            | PlanError::InvalidEscapeString(m)
             | PlanError::UnknownRelationMessage(m)
             | PlanError::UnknownColumnMessage(m)
             | PlanError::UndefinedFunction(m)

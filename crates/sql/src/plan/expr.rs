@@ -281,12 +281,13 @@ impl Binder<'_> {
                 if *any {
                     return Err(PlanError::unsupported("LIKE ANY"));
                 }
-                if escape_char.is_some() {
-                    return Err(PlanError::unsupported("LIKE ... ESCAPE"));
-                }
                 let case_insensitive = matches!(e, Expr::ILike { .. });
                 let x = self.bind_expr(ecx, expr)?;
-                let p = self.bind_expr(ecx, pattern)?;
+                let mut p = self.bind_expr(ecx, pattern)?;
+                if let Some(escape) = escape_char {
+                    let escape = self.bind_expr(ecx, escape)?;
+                    p = like_pattern_with_escape(p, escape)?;
+                }
                 self.bind_like(x, p, case_insensitive, *negated)
             }
             Expr::SimilarTo { .. } => Err(PlanError::unsupported("SIMILAR TO")),
@@ -1010,4 +1011,51 @@ impl PlanError {
             other => other,
         }
     }
+}
+
+/// Rewrites a LIKE pattern written with `ESCAPE e` into the same pattern with the default
+/// escape character, backslash, which is what the LIKE functions understand. `ESCAPE ''`
+/// means no escape character at all. Both must be constants; a NULL pattern or escape makes
+/// the whole LIKE NULL, as in PostgreSQL.
+fn like_pattern_with_escape(pattern: Typed, escape: Typed) -> Result<Typed, PlanError> {
+    let text_literal = |t: &Typed| match &t.expr {
+        HirScalarExpr::Literal(row, _) => match row.unpack_first() {
+            Datum::String(s) => Some(Some(s.to_string())),
+            Datum::Null => Some(None),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (Some(pattern_text), Some(escape_text)) = (text_literal(&pattern), text_literal(&escape)) else {
+        return Err(PlanError::unsupported("LIKE ... ESCAPE with a non-constant pattern or escape"));
+    };
+    let (Some(pattern_text), Some(escape_text)) = (pattern_text, escape_text) else {
+        return Ok(Typed::new(HirScalarExpr::literal(Datum::Null, ScalarType::String), ScalarType::String.nullable(true)));
+    };
+    let mut chars = escape_text.chars();
+    let escape_char = match (chars.next(), chars.next()) {
+        (None, _) => None,
+        (Some(c), None) => Some(c),
+        _ => return Err(PlanError::InvalidEscapeString("invalid escape string".into())),
+    };
+    let mut rewritten = String::with_capacity(pattern_text.len());
+    let mut chars = pattern_text.chars();
+    while let Some(c) = chars.next() {
+        if Some(c) == escape_char {
+            match chars.next() {
+                Some(n @ ('%' | '_' | '\\')) => {
+                    rewritten.push('\\');
+                    rewritten.push(n);
+                }
+                Some(n) => rewritten.push(n),
+                // A trailing escape character: LIKE reports it, as it does for backslash.
+                None => rewritten.push('\\'),
+            }
+        } else if c == '\\' {
+            rewritten.push_str("\\\\");
+        } else {
+            rewritten.push(c);
+        }
+    }
+    Ok(Typed::new(HirScalarExpr::literal(Datum::String(&rewritten), ScalarType::String), ScalarType::String.nullable(false)))
 }
