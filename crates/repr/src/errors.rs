@@ -12,7 +12,7 @@ pub struct ParseError {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum ParseErrorKind {
-    /// SQLSTATE 22P02
+    /// SQLSTATE 22P02 (22007 for date/time types)
     InvalidSyntax,
     /// SQLSTATE 22003 (numbers) or 22008 (date/time fields)
     OutOfRange,
@@ -38,6 +38,7 @@ impl ParseError {
     /// The SQLSTATE PostgreSQL reports for this error.
     pub fn sqlstate(&self) -> &'static str {
         match self.kind {
+            ParseErrorKind::InvalidSyntax if self.is_datetime() => "22007",
             ParseErrorKind::InvalidSyntax => "22P02",
             ParseErrorKind::OutOfRange if self.is_datetime() => "22008",
             ParseErrorKind::OutOfRange => "22003",

@@ -11,7 +11,7 @@ use std::fmt;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use serde::{Deserialize, Serialize};
 
-use crate::errors::ParseError;
+use crate::errors::{ParseError, ParseErrorKind};
 
 pub const MICROS_PER_SECOND: i64 = 1_000_000;
 pub const MICROS_PER_MINUTE: i64 = 60 * MICROS_PER_SECOND;
@@ -42,8 +42,7 @@ impl Date {
     pub fn parse(s: &str) -> Result<Date, ParseError> {
         let s = s.trim();
         let (body, bc) = strip_bc(s);
-        let date = parse_date_part(body)
-            .ok_or_else(|| ParseError::invalid("date", s))?;
+        let date = parse_date_part(body).map_err(|kind| ParseError { kind, ..ParseError::invalid("date", s) })?;
         apply_bc(date, bc).map(Date::from_naive).ok_or_else(|| ParseError::out_of_range("date", s))
     }
 }
@@ -61,7 +60,7 @@ pub struct Time(pub i64);
 impl Time {
     pub fn parse(s: &str) -> Result<Time, ParseError> {
         let s = s.trim();
-        let micros = parse_time_part(s).ok_or_else(|| ParseError::invalid("time", s))?;
+        let micros = parse_time_part(s).map_err(|kind| ParseError { kind, ..ParseError::invalid("time", s) })?;
         if !(0..=MICROS_PER_DAY).contains(&micros) {
             return Err(ParseError::out_of_range("time", s));
         }
@@ -208,40 +207,54 @@ fn apply_bc(date: NaiveDate, bc: bool) -> Option<NaiveDate> {
 }
 
 /// Parses the date forms PostgreSQL accepts in ISO style: `YYYY-MM-DD`, `YYYYMMDD`, `YYYY/MM/DD`.
-fn parse_date_part(s: &str) -> Option<NaiveDate> {
+/// Text of the wrong shape is a syntax error; a well-formed date that does not exist
+/// (`2023-02-29`, month 13) is out of range, as PostgreSQL distinguishes them (22007, 22008).
+fn parse_date_part(s: &str) -> Result<NaiveDate, ParseErrorKind> {
     let s = s.trim();
-    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
-        let y = s[0..4].parse().ok()?;
-        let m = s[4..6].parse().ok()?;
-        let d = s[6..8].parse().ok()?;
-        return NaiveDate::from_ymd_opt(y, m, d);
-    }
-    let parts: Vec<&str> = s.split(['-', '/', '.']).collect();
-    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
-        return None;
-    }
-    if parts[0].len() >= 3 {
-        NaiveDate::from_ymd_opt(parts[0].parse().ok()?, parts[1].parse().ok()?, parts[2].parse().ok()?)
+    let (year, month, day) = if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        (&s[0..4], &s[4..6], &s[6..8])
     } else {
-        // MM-DD-YYYY, PostgreSQL's default DateStyle order for ambiguous input.
-        NaiveDate::from_ymd_opt(parts[2].parse().ok()?, parts[0].parse().ok()?, parts[1].parse().ok()?)
-    }
+        let parts: Vec<&str> = s.split(['-', '/', '.']).collect();
+        if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(ParseErrorKind::InvalidSyntax);
+        }
+        if parts[0].len() >= 3 {
+            (parts[0], parts[1], parts[2])
+        } else {
+            // MM-DD-YYYY, PostgreSQL's default DateStyle order for ambiguous input.
+            (parts[2], parts[0], parts[1])
+        }
+    };
+    // Only digits remain, so a number that does not parse is too large.
+    let year = year.parse().map_err(|_| ParseErrorKind::OutOfRange)?;
+    let month = month.parse().map_err(|_| ParseErrorKind::OutOfRange)?;
+    let day = day.parse().map_err(|_| ParseErrorKind::OutOfRange)?;
+    NaiveDate::from_ymd_opt(year, month, day).ok_or(ParseErrorKind::OutOfRange)
 }
 
-/// Parses `HH:MM[:SS[.ffffff]]` into microseconds since midnight (24:00:00 allowed).
-fn parse_time_part(s: &str) -> Option<i64> {
+/// Parses `HH:MM[:SS[.ffffff]]` into microseconds since midnight (24:00:00 allowed). A
+/// well-formed time with a field out of range (`25:00`) is out of range, not a syntax error.
+fn parse_time_part(s: &str) -> Result<i64, ParseErrorKind> {
+    let syntax = ParseErrorKind::InvalidSyntax;
     let mut parts = s.split(':');
-    let hours: i64 = parts.next()?.trim().parse().ok()?;
-    let minutes: i64 = parts.next()?.trim().parse().ok()?;
+    let hours: i64 = parts.next().ok_or(syntax)?.trim().parse().map_err(|_| syntax)?;
+    let minutes: i64 = parts.next().ok_or(syntax)?.trim().parse().map_err(|_| syntax)?;
     let (seconds, fraction) = match parts.next() {
-        Some(sec) => parse_seconds(sec.trim())?,
+        Some(sec) => parse_seconds(sec.trim()).ok_or(syntax)?,
         None => (0, 0),
     };
-    if parts.next().is_some() || !(0..=24).contains(&hours) || !(0..60).contains(&minutes) || !(0..=60).contains(&seconds) {
-        return None;
+    if parts.next().is_some() {
+        return Err(syntax);
+    }
+    if !(0..=24).contains(&hours) || !(0..60).contains(&minutes) || !(0..=60).contains(&seconds) {
+        return Err(ParseErrorKind::OutOfRange);
     }
     let micros = hours * MICROS_PER_HOUR + minutes * MICROS_PER_MINUTE + seconds * MICROS_PER_SECOND + fraction;
-    (micros <= MICROS_PER_DAY).then_some(micros)
+    if micros <= MICROS_PER_DAY {
+        Ok(micros)
+    } else {
+        Err(ParseErrorKind::OutOfRange)
+    }
 }
 
 /// Parses `SS[.ffffff]` into whole seconds and microseconds (rounded to the microsecond).
@@ -313,13 +326,13 @@ fn parse_timestamp_text(s: &str, type_name: &'static str) -> Result<(i64, Option
         Some(i) => (&s[..i], s[i + 1..].trim()),
         None => (s, ""),
     };
-    let date = parse_date_part(date_text).ok_or_else(|| ParseError::invalid(type_name, original))?;
+    let date = parse_date_part(date_text).map_err(|kind| ParseError { kind, ..ParseError::invalid(type_name, original) })?;
     let date = apply_bc(date, bc).ok_or_else(|| ParseError::out_of_range(type_name, original))?;
     let (time_text, zone) = split_zone(rest);
     let micros_of_day = if time_text.is_empty() {
         0
     } else {
-        parse_time_part(time_text).ok_or_else(|| ParseError::invalid(type_name, original))?
+        parse_time_part(time_text).map_err(|kind| ParseError { kind, ..ParseError::invalid(type_name, original) })?
     };
     let offset = match zone {
         Some(z) => Some(parse_zone(z).ok_or_else(|| ParseError::invalid(type_name, original))?),
