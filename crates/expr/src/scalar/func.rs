@@ -719,7 +719,7 @@ impl BinaryFunc {
                     EvalError::InvalidParameterValue(format!("unit \"{field}\" not recognized"))
                 })?;
                 if *self == Extract {
-                    Datum::Numeric(extract_numeric(value, &field))
+                    Datum::Numeric(extract_numeric(value, &field, matches!(b, Datum::Date(_))))
                 } else {
                     Datum::Float64(value)
                 }
@@ -929,21 +929,19 @@ fn char_suffix_from(s: &str, skip: usize) -> &str {
     }
 }
 
-fn extract_numeric(value: f64, field: &str) -> Decimal {
-    // Integral fields print without a fraction; seconds keep microsecond precision.
+fn extract_numeric(value: f64, field: &str, of_date: bool) -> Decimal {
+    // As in PostgreSQL, fields with a fractional part keep a fixed scale even when the
+    // fraction is zero (`extract(epoch FROM timestamp '1970-01-02')` is 86400.000000), except
+    // for a date, which has no fraction to show; integral fields have scale 0.
     let scale = match field {
+        _ if of_date => 0,
         "second" | "seconds" => 6,
         "millisecond" | "milliseconds" => 3,
         "epoch" | "julian" => 6,
         _ => 0,
     };
     let d = Decimal::from_f64(value).unwrap_or_default();
-    let r = numeric::rescale(d, scale);
-    if scale > 0 {
-        r.normalize().max(r.trunc()).round_dp(scale).normalize()
-    } else {
-        r
-    }
+    numeric::rescale(d, scale)
 }
 
 fn interval_trunc(iv: Interval, unit: &str) -> Result<Interval, EvalError> {
