@@ -464,14 +464,12 @@ impl Binder<'_> {
     fn bind_value(&mut self, v: &Value) -> Result<Typed, PlanError> {
         Ok(match v {
             Value::Number(s, _) => {
-                if s.contains(['.', 'e', 'E']) {
-                    literal(Datum::Numeric(parse_numeric(s)?), ScalarType::numeric())
-                } else if let Ok(i) = s.parse::<i32>() {
+                if let Ok(i) = s.parse::<i32>() {
                     literal(Datum::Int32(i), ScalarType::Int32)
                 } else if let Ok(i) = s.parse::<i64>() {
                     literal(Datum::Int64(i), ScalarType::Int64)
                 } else {
-                    literal(Datum::Numeric(parse_numeric(s)?), ScalarType::numeric())
+                    numeric_literal(s)?
                 }
             }
             Value::SingleQuotedString(s)
@@ -1010,6 +1008,21 @@ impl PlanError {
             PlanError::UnknownRelation(_) => PlanError::UnknownRelationMessage(format!("missing FROM-clause entry for table \"{table}\"")),
             other => other,
         }
+    }
+}
+
+/// A numeric literal. evert's numeric keeps 28 significant digits, so a literal beyond its
+/// range (`1e300`, `-1e100`) is typed double precision instead of failing: that is what such
+/// a literal is almost always for (a float column, `::float8`), and where PostgreSQL would
+/// keep it exact, evert can at best approximate it.
+fn numeric_literal(s: &str) -> Result<Typed, PlanError> {
+    match parse_numeric(s) {
+        Ok(d) => Ok(literal(Datum::Numeric(d), ScalarType::numeric())),
+        Err(e) if e.kind == evert_repr::errors::ParseErrorKind::OutOfRange => match s.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(literal(Datum::Float64(f), ScalarType::Float64)),
+            _ => Err(e.into()),
+        },
+        Err(e) => Err(e.into()),
     }
 }
 
