@@ -450,7 +450,13 @@ impl Binder<'_> {
             }
             ("pg_typeof", 1) => {
                 let t = args[0].scalar_type();
-                let name = if *t == S::Unknown { "unknown".to_string() } else { t.sql_name() };
+                // Like PostgreSQL's regtype output, without type modifiers: numeric(6,3) is
+                // "numeric", varchar(4) is "character varying".
+                let name = match t {
+                    S::Unknown => "unknown".to_string(),
+                    S::Char { .. } => "character".to_string(),
+                    _ => t.unconstrained().sql_name(),
+                };
                 Typed::new(HirScalarExpr::literal(Datum::String(&name), S::String), S::String.nullable(false))
             }
             _ => {
