@@ -540,12 +540,18 @@ impl Binder<'_> {
             }
             ("avg", 1, false) => return self.bind_avg(args.into_iter().next().expect("one arg"), distinct, filter, order_by),
             ("min" | "max", 1, false) => {
-                let t = args[0].scalar_type().unconstrained();
-                if matches!(t, S::Unknown | S::Jsonb) {
+                // An untyped literal (`max('a')`, `max(NULL)`) is text, as PostgreSQL resolves it.
+                let t = if args[0].is_unknown() { S::String } else { args[0].scalar_type().unconstrained() };
+                if matches!(t, S::Jsonb) {
                     return Err(no_function(&args));
                 }
+                let a = if args[0].is_unknown() {
+                    coerce(args[0].clone(), &t, CastContext::Implicit, &mut self.params)?
+                } else {
+                    args[0].expr.clone()
+                };
                 let func = if name == "min" { AggregateFunc::Min } else { AggregateFunc::Max };
-                (aggregate(func, vec![args[0].expr.clone()]), t.nullable(true))
+                (aggregate(func, vec![a]), t.nullable(true))
             }
             ("bool_and" | "every" | "bool_or", 1, false) => {
                 let a = self.require_bool(args[0].clone(), name)?;
