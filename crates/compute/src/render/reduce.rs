@@ -53,7 +53,7 @@ impl Ord for Accums {
                     .count
                     .cmp(&b.count)
                     .then(a.int_sum.cmp(&b.int_sum))
-                    .then(a.float_sum.total_cmp(&b.float_sum))
+                    .then(a.float_sum.cmp(&b.float_sum))
                     .then(a.numeric_parts.cmp(&b.numeric_parts))
                     .then(a.interval_months.cmp(&b.interval_months))
                     .then(a.interval_days.cmp(&b.interval_days))
@@ -70,8 +70,8 @@ impl Ord for Accums {
 }
 
 impl IsZero for Accums {
-    /// Zero when no rows remain. Float sums may keep a rounding residue after their rows are
-    /// retracted; that residue is deliberately forgotten with the group.
+    /// Zero when no rows remain and every accumulator is back to zero (all of them, float
+    /// sums included, are exact, so retracting what was added leaves nothing behind).
     fn is_zero(&self) -> bool {
         self.rows == 0 && self.accs.iter().all(|a| a.is_zero())
     }
@@ -85,11 +85,6 @@ impl Semigroup for Accums {
         }
         for (a, b) in self.accs.iter_mut().zip(rhs.accs.iter()) {
             a.plus_equals(b);
-        }
-        if self.rows == 0 && self.accs.iter().all(|a| a.is_zero()) {
-            for a in &mut self.accs {
-                a.float_sum = 0.0;
-            }
         }
     }
 }

@@ -14,6 +14,7 @@ use rust_decimal::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::error::EvalError;
+use crate::relation::float_sum::ExactFloatSum;
 use crate::relation::{compare_by_order, ColumnOrder};
 use crate::scalar::MirScalarExpr;
 
@@ -270,7 +271,8 @@ pub struct Accumulator {
     pub count: i64,
     /// Integer sums (exact).
     pub int_sum: i128,
-    pub float_sum: f64,
+    /// Float sums, also exact: rounded only when read.
+    pub float_sum: ExactFloatSum,
     /// A numeric sum, kept exact as one mantissa sum per scale: `(scale, Σ mantissa)`.
     /// Adding and retracting the same values always returns it to zero, and it cannot
     /// overflow before ~2^31 maximal values; combining the scales happens only in `finish`.
@@ -296,8 +298,8 @@ impl Accumulator {
             (SumInt32 | SumInt64, Datum::Int16(i)) => self.int_sum += i128::from(i) * i128::from(d),
             (SumInt32 | SumInt64, Datum::Int32(i)) => self.int_sum += i128::from(i) * i128::from(d),
             (SumInt32 | SumInt64, Datum::Int64(i)) => self.int_sum += i128::from(i) * i128::from(d),
-            (SumFloat32, Datum::Float32(f)) => self.float_sum += f64::from(f) * d as f64,
-            (SumFloat64, Datum::Float64(f)) => self.float_sum += f * d as f64,
+            (SumFloat32, Datum::Float32(f)) => self.float_sum.add(f64::from(f), d),
+            (SumFloat64, Datum::Float64(f)) => self.float_sum.add(f, d),
             (SumNumeric, Datum::Numeric(n)) => add_numeric_part(&mut self.numeric_parts, n.scale(), n.mantissa() * i128::from(d)),
             (SumInterval, Datum::Interval(iv)) => {
                 self.interval_months += i64::from(iv.months) * d;
@@ -317,7 +319,7 @@ impl Accumulator {
     pub fn plus_equals(&mut self, other: &Accumulator) {
         self.count += other.count;
         self.int_sum += other.int_sum;
-        self.float_sum += other.float_sum;
+        self.float_sum.plus_equals(&other.float_sum);
         for (scale, m) in &other.numeric_parts {
             add_numeric_part(&mut self.numeric_parts, *scale, *m);
         }
@@ -343,8 +345,22 @@ impl Accumulator {
             SumInt64 => Datum::Numeric(
                 Decimal::try_from_i128_with_scale(self.int_sum, 0).map_err(|_| EvalError::NumericOverflow)?,
             ),
-            SumFloat32 => Datum::Float32(self.float_sum as f32),
-            SumFloat64 => Datum::Float64(self.float_sum),
+            // As in PostgreSQL, a finite sum too large for the type is an error.
+            SumFloat32 => {
+                let sum = self.float_sum.value();
+                let narrowed = sum as f32;
+                if narrowed.is_infinite() && self.float_sum.value_is_finite_sum() {
+                    return Err(EvalError::FloatOutOfRange);
+                }
+                Datum::Float32(narrowed)
+            }
+            SumFloat64 => {
+                let sum = self.float_sum.value();
+                if sum.is_infinite() && self.float_sum.value_is_finite_sum() {
+                    return Err(EvalError::FloatOutOfRange);
+                }
+                Datum::Float64(sum)
+            }
             SumNumeric => Datum::Numeric(numeric::normalize_zero(self.numeric_sum()?)),
             SumInterval => Datum::Interval(evert_repr::Interval {
                 months: i32::try_from(self.interval_months).map_err(|_| EvalError::IntervalOutOfRange)?,
@@ -361,7 +377,7 @@ impl Accumulator {
     pub fn scale_by(&mut self, factor: i64) {
         self.count *= factor;
         self.int_sum *= i128::from(factor);
-        self.float_sum *= factor as f64;
+        self.float_sum.scale_by(factor);
         for (_, m) in &mut self.numeric_parts {
             *m *= i128::from(factor);
         }
@@ -386,6 +402,7 @@ impl Accumulator {
     pub fn is_zero(&self) -> bool {
         self.count == 0
             && self.int_sum == 0
+            && self.float_sum.is_zero()
             && self.numeric_parts.is_empty()
             && self.interval_months == 0
             && self.interval_days == 0

@@ -14,6 +14,7 @@ use crate::error::EvalError;
 use crate::scalar::MirScalarExpr;
 
 pub mod agg;
+pub mod float_sum;
 pub mod table_func;
 
 pub use agg::{AggregateExpr, AggregateFunc};
