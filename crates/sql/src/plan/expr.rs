@@ -108,6 +108,10 @@ pub fn scalar_type_from_sql(dt: &DataType) -> Result<ScalarType, PlanError> {
                     let s: u64 = modifiers.get(1).map(|m| m.to_string().parse().unwrap_or(0)).unwrap_or(0);
                     numeric_type(p, s)?
                 }
+                // serial columns need sequences, which evert does not have.
+                ("serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2", _) => {
+                    return Err(PlanError::unsupported(format!("type {name} (sequences)", name = last)))
+                }
                 (name, _) => ScalarType::from_name(name)
                     .ok_or_else(|| PlanError::UndefinedObject(format!("type \"{name}\" does not exist")))?,
             }
