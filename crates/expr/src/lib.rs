@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod explain;
+pub mod keys;
 pub mod linear;
 pub mod relation;
 pub mod scalar;

@@ -12,6 +12,7 @@
 use evert_expr::MirRelationExpr;
 use evert_repr::RelationType;
 
+pub mod canonical_literals;
 pub mod fold_constants;
 pub mod fuse;
 pub mod inline_let;
@@ -33,6 +34,7 @@ const PASSES: &[Pass] = &[
     ("predicate_pushdown", predicate_pushdown::pushdown),
     ("join_equivalences", join_equivalences::canonicalize),
     ("fold_constants", fold_constants::fold),
+    ("canonical_literals", canonical_literals::canonicalize),
 ];
 
 /// Optimizes a plan.

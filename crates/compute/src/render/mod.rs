@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use differential_dataflow::operators::arrange::TraceAgent;
 use differential_dataflow::{AsCollection, VecCollection};
+use evert_expr::keys::canonical_key_datum;
 use evert_expr::{EvalError, Id, MapFilterProject, MirRelationExpr, MirScalarExpr, TableFunc};
 use evert_repr::{Datum, Diff, GlobalId, Row, RowArena, Timestamp};
 use timely::dataflow::operators::vec::ToStream;
@@ -134,7 +135,8 @@ pub fn arrange_collection<'s>(
                     let mut failure = None;
                     for k in &key {
                         match k.eval(&datums, &arena) {
-                            Ok(d) => packer.push(d),
+                            // Keys match by bytes, so values equal in SQL must look alike.
+                            Ok(d) => packer.push(canonical_key_datum(d).unwrap_or(d)),
                             Err(e) => {
                                 failure = Some(e);
                                 break;
