@@ -987,6 +987,18 @@ fn age(a: DateTime, b: DateTime) -> Interval {
     }
 }
 
+/// PostgreSQL gives a numeric sum or difference the larger of its inputs' scales, and a
+/// product the sum of them (`3 + 0.00` is `3.00`, `1.25 * 0` is `0.00`). `rust_decimal`
+/// mostly agrees but takes a shortcut when an operand is zero that drops the scale, so the
+/// scale is restored here (exactly: only zeros are appended).
+fn with_scale_at_least(mut d: Decimal, scale: u32) -> Decimal {
+    let scale = scale.min(numeric::MAX_SCALE);
+    if d.scale() < scale {
+        d.rescale(scale);
+    }
+    d
+}
+
 fn add<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
     use Datum::*;
     Ok(match (a, b) {
@@ -995,7 +1007,10 @@ fn add<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
         (Int64(x), Int64(y)) => Int64(x.checked_add(y).ok_or_else(|| int_range_error(&ScalarType::Int64))?),
         (Float32(x), Float32(y)) => Float32(check_f32(x + y, x.is_finite() && y.is_finite())?),
         (Float64(x), Float64(y)) => Float64(check_f64(x + y, x.is_finite() && y.is_finite())?),
-        (Numeric(x), Numeric(y)) => Numeric(x.checked_add(y).map(numeric::normalize_zero).ok_or(EvalError::NumericOverflow)?),
+        (Numeric(x), Numeric(y)) => Numeric(with_scale_at_least(
+            x.checked_add(y).map(numeric::normalize_zero).ok_or(EvalError::NumericOverflow)?,
+            x.scale().max(y.scale()),
+        )),
         (Date(d), Int32(n)) | (Int32(n), Date(d)) => Date(evert_repr::Date(
             d.0.checked_add(n).ok_or(EvalError::DateTimeOutOfRange("date".into()))?,
         )),
@@ -1025,7 +1040,10 @@ fn sub<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
         (Int64(x), Int64(y)) => Int64(x.checked_sub(y).ok_or_else(|| int_range_error(&ScalarType::Int64))?),
         (Float32(x), Float32(y)) => Float32(check_f32(x - y, x.is_finite() && y.is_finite())?),
         (Float64(x), Float64(y)) => Float64(check_f64(x - y, x.is_finite() && y.is_finite())?),
-        (Numeric(x), Numeric(y)) => Numeric(x.checked_sub(y).map(numeric::normalize_zero).ok_or(EvalError::NumericOverflow)?),
+        (Numeric(x), Numeric(y)) => Numeric(with_scale_at_least(
+            x.checked_sub(y).map(numeric::normalize_zero).ok_or(EvalError::NumericOverflow)?,
+            x.scale().max(y.scale()),
+        )),
         (Date(x), Date(y)) => Int32(x.0 - y.0),
         (Date(d), Int32(n)) => Date(evert_repr::Date(d.0.checked_sub(n).ok_or(EvalError::DateTimeOutOfRange("date".into()))?)),
         (Date(d), Interval(iv)) => Timestamp(
@@ -1060,7 +1078,10 @@ fn mul<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
         (Int64(x), Int64(y)) => Int64(x.checked_mul(y).ok_or_else(|| int_range_error(&ScalarType::Int64))?),
         (Float32(x), Float32(y)) => Float32(check_f32(x * y, x.is_finite() && y.is_finite())?),
         (Float64(x), Float64(y)) => Float64(check_f64(x * y, x.is_finite() && y.is_finite())?),
-        (Numeric(x), Numeric(y)) => Numeric(x.checked_mul(y).map(numeric::normalize_zero).ok_or(EvalError::NumericOverflow)?),
+        (Numeric(x), Numeric(y)) => Numeric(with_scale_at_least(
+            x.checked_mul(y).map(numeric::normalize_zero).ok_or(EvalError::NumericOverflow)?,
+            x.scale() + y.scale(),
+        )),
         (Interval(iv), Float64(f)) | (Float64(f), Interval(iv)) => {
             Interval(iv.checked_mul_f64(f).ok_or(EvalError::IntervalOutOfRange)?)
         }
