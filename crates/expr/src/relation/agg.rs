@@ -273,10 +273,12 @@ pub struct Accumulator {
     pub int_sum: i128,
     /// Float sums, also exact: rounded only when read.
     pub float_sum: ExactFloatSum,
-    /// A numeric sum, kept exact as one mantissa sum per scale: `(scale, Σ mantissa)`.
-    /// Adding and retracting the same values always returns it to zero, and it cannot
-    /// overflow before ~2^31 maximal values; combining the scales happens only in `finish`.
-    pub numeric_parts: Vec<(u32, i128)>,
+    /// A numeric sum, kept exact as one mantissa sum per scale, with the number of values of
+    /// that scale: `(scale, Σ mantissa, count)`. Adding and retracting the same values always
+    /// returns it to zero, and it cannot overflow before ~2^31 maximal values; combining the
+    /// scales happens only in `finish`, which gives the sum the largest scale among the
+    /// values present, as PostgreSQL does (even when they cancel out: 1.25 + -1.25 is 0.00).
+    pub numeric_parts: Vec<(u32, i128, i64)>,
     pub interval_months: i64,
     pub interval_days: i64,
     pub interval_micros: i128,
@@ -300,7 +302,7 @@ impl Accumulator {
             (SumInt32 | SumInt64, Datum::Int64(i)) => self.int_sum += i128::from(i) * i128::from(d),
             (SumFloat32, Datum::Float32(f)) => self.float_sum.add(f64::from(f), d),
             (SumFloat64, Datum::Float64(f)) => self.float_sum.add(f, d),
-            (SumNumeric, Datum::Numeric(n)) => add_numeric_part(&mut self.numeric_parts, n.scale(), n.mantissa() * i128::from(d)),
+            (SumNumeric, Datum::Numeric(n)) => add_numeric_part(&mut self.numeric_parts, n.scale(), n.mantissa() * i128::from(d), d),
             (SumInterval, Datum::Interval(iv)) => {
                 self.interval_months += i64::from(iv.months) * d;
                 self.interval_days += i64::from(iv.days) * d;
@@ -320,8 +322,8 @@ impl Accumulator {
         self.count += other.count;
         self.int_sum += other.int_sum;
         self.float_sum.plus_equals(&other.float_sum);
-        for (scale, m) in &other.numeric_parts {
-            add_numeric_part(&mut self.numeric_parts, *scale, *m);
+        for (scale, m, count) in &other.numeric_parts {
+            add_numeric_part(&mut self.numeric_parts, *scale, *m, *count);
         }
         self.interval_months += other.interval_months;
         self.interval_days += other.interval_days;
@@ -378,10 +380,11 @@ impl Accumulator {
         self.count *= factor;
         self.int_sum *= i128::from(factor);
         self.float_sum.scale_by(factor);
-        for (_, m) in &mut self.numeric_parts {
+        for (_, m, count) in &mut self.numeric_parts {
             *m *= i128::from(factor);
+            *count *= factor;
         }
-        self.numeric_parts.retain(|(_, m)| *m != 0);
+        self.numeric_parts.retain(|(_, m, count)| *m != 0 || *count != 0);
         self.interval_months *= factor;
         self.interval_days *= factor;
         self.interval_micros *= i128::from(factor);
@@ -389,12 +392,20 @@ impl Accumulator {
         self.falses *= factor;
     }
 
-    /// The exact numeric sum, combining the per-scale parts.
+    /// The exact numeric sum, combining the per-scale parts, with the largest scale among the
+    /// values present.
     pub fn numeric_sum(&self) -> Result<Decimal, EvalError> {
         let mut total = Decimal::ZERO;
-        for (scale, mantissa) in &self.numeric_parts {
+        let mut result_scale = 0;
+        for (scale, mantissa, count) in &self.numeric_parts {
+            if *count != 0 {
+                result_scale = result_scale.max(*scale);
+            }
             let part = Decimal::try_from_i128_with_scale(*mantissa, *scale).map_err(|_| EvalError::NumericOverflow)?;
             total = total.checked_add(part).ok_or(EvalError::NumericOverflow)?;
+        }
+        if total.scale() < result_scale {
+            total.rescale(result_scale);
         }
         Ok(total)
     }
@@ -412,13 +423,16 @@ impl Accumulator {
     }
 }
 
-fn add_numeric_part(parts: &mut Vec<(u32, i128)>, scale: u32, mantissa: i128) {
-    match parts.iter_mut().find(|(s, _)| *s == scale) {
-        Some((_, m)) => *m += mantissa,
-        None => parts.push((scale, mantissa)),
+fn add_numeric_part(parts: &mut Vec<(u32, i128, i64)>, scale: u32, mantissa: i128, count: i64) {
+    match parts.iter_mut().find(|(s, _, _)| *s == scale) {
+        Some((_, m, c)) => {
+            *m += mantissa;
+            *c += count;
+        }
+        None => parts.push((scale, mantissa, count)),
     }
-    parts.retain(|(_, m)| *m != 0);
-    parts.sort_by_key(|(s, _)| *s);
+    parts.retain(|(_, m, c)| *m != 0 || *c != 0);
+    parts.sort_by_key(|(s, _, _)| *s);
 }
 
 /// An aggregate call in a `Reduce`.
