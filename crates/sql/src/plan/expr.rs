@@ -756,7 +756,8 @@ impl Binder<'_> {
             }
             let a = coerce(l, &t, CastContext::Implicit, &mut self.params)?;
             let b = coerce(r, &t, CastContext::Implicit, &mut self.params)?;
-            return Ok(Typed::new(a.call_binary(b, func), t.nullable(nullable)));
+            // The result of numeric arithmetic has no type modifier (n + m may not fit n's).
+            return Ok(Typed::new(a.call_binary(b, func), t.unconstrained().nullable(nullable)));
         }
         // Dates, times and intervals.
         let (target_l, target_r) = match (&func, &lt, &rt) {

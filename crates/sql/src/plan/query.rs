@@ -8,7 +8,7 @@ use sqlparser::ast::{self, Expr, GroupByExpr, JoinConstraint, JoinOperator, Orde
 use super::expr::ExprContext;
 use super::func::{function_name, table_function};
 use super::scope::{Scope, ScopeItem};
-use super::typeconv::{coerce, common_type, CastContext, Typed};
+use super::typeconv::{coerce, common_type, common_type_for_set_operation, CastContext, Typed};
 use super::{AggregateFrame, Binder};
 use crate::error::PlanError;
 use crate::hir::{ColumnRef, HirRelationExpr, HirScalarExpr, JoinKind};
@@ -349,7 +349,7 @@ impl Binder<'_> {
                 let mut rcasts = Vec::new();
                 let mut items = Vec::new();
                 for (i, (a, b)) in ls.items.iter().zip(rs.items.iter()).enumerate() {
-                    let t = common_type([&a.typ.scalar_type, &b.typ.scalar_type], op_name)?;
+                    let t = common_type_for_set_operation([&a.typ.scalar_type, &b.typ.scalar_type], op_name)?;
                     let lc = coerce(Typed::new(HirScalarExpr::column(i), a.typ.clone()), &t, CastContext::Implicit, &mut self.params)?;
                     let rc = coerce(Typed::new(HirScalarExpr::column(i), b.typ.clone()), &t, CastContext::Implicit, &mut self.params)?;
                     lcasts.push(lc);

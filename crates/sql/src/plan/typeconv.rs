@@ -127,7 +127,30 @@ pub fn coerce(e: Typed, to: &ScalarType, context: CastContext, params: &mut Para
 
 /// The type several expressions are unified to (PostgreSQL's UNION/CASE resolution).
 pub fn common_type<'a>(types: impl IntoIterator<Item = &'a ScalarType>, what: &str) -> Result<ScalarType, PlanError> {
-    let known: Vec<&ScalarType> = types.into_iter().filter(|t| **t != ScalarType::Unknown).collect();
+    let all: Vec<&ScalarType> = types.into_iter().collect();
+    let best = common_base_type(&all, what)?;
+    // PostgreSQL keeps a type modifier (numeric(6,2), varchar(3)) only when every input has
+    // exactly that type; otherwise the common type is unconstrained. So `n < 100000` does not
+    // squeeze 100000 into n's numeric(6,2), and coalesce(n, 0) is a plain numeric.
+    if all.iter().all(|t| **t == best) {
+        Ok(best)
+    } else {
+        Ok(best.unconstrained())
+    }
+}
+
+/// The type the columns of a set operation (UNION, INTERSECT, EXCEPT) are unified to. Unlike
+/// [`common_type`], this keeps the type modifier of the widest input (numeric(6,2) with an
+/// integer stays numeric(6,2)), so that every branch gives its values the same scale: set
+/// operations match rows by their bytes, and 3 and 3.00 must be the same row, as they are in
+/// PostgreSQL (which compares them by value).
+pub fn common_type_for_set_operation<'a>(types: impl IntoIterator<Item = &'a ScalarType>, what: &str) -> Result<ScalarType, PlanError> {
+    let all: Vec<&ScalarType> = types.into_iter().collect();
+    common_base_type(&all, what)
+}
+
+fn common_base_type(all: &[&ScalarType], what: &str) -> Result<ScalarType, PlanError> {
+    let known: Vec<&ScalarType> = all.iter().copied().filter(|t| **t != ScalarType::Unknown).collect();
     let Some(first) = known.first() else {
         return Ok(ScalarType::String);
     };
