@@ -375,6 +375,17 @@ impl Binder<'_> {
             ("now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp", 0) => {
                 self.unmaterializable(UnmaterializableFunc::Now)?
             }
+            // SQL's CURRENT_DATE and LOCALTIMESTAMP, which the parser reads as calls.
+            ("current_date" | "localtimestamp" | "localtime", 0) => {
+                let target = match name {
+                    "current_date" => S::Date,
+                    "localtimestamp" => S::Timestamp,
+                    _ => S::Time,
+                };
+                let now = self.unmaterializable(UnmaterializableFunc::Now)?;
+                let expr = coerce(now, &target, CastContext::Explicit, &mut self.params)?;
+                Typed::new(expr, target.nullable(false))
+            }
             ("mz_now", 0) => self.unmaterializable(UnmaterializableFunc::MzNow)?,
             ("version", 0) => self.unmaterializable(UnmaterializableFunc::Version)?,
             ("current_database", 0) => self.unmaterializable(UnmaterializableFunc::CurrentDatabase)?,
