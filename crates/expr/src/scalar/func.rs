@@ -159,7 +159,10 @@ pub enum UnaryFunc {
     /// `text ~ 'literal pattern'`
     IsRegexpMatch(AnalyzedRegex),
     /// `text LIKE 'literal pattern'`
-    IsLikeMatch { pattern: String, case_insensitive: bool },
+    IsLikeMatch {
+        pattern: String,
+        case_insensitive: bool,
+    },
     /// `jsonb_typeof`
     JsonbTypeof,
     /// `jsonb_array_length`
@@ -173,7 +176,10 @@ pub enum UnaryFunc {
 impl UnaryFunc {
     /// True if a NULL argument yields NULL without evaluating the function.
     pub fn propagates_nulls(&self) -> bool {
-        !matches!(self, UnaryFunc::IsNull | UnaryFunc::IsTrue | UnaryFunc::IsFalse)
+        !matches!(
+            self,
+            UnaryFunc::IsNull | UnaryFunc::IsTrue | UnaryFunc::IsFalse
+        )
     }
 
     pub fn eval<'a>(&self, d: Datum<'a>, arena: &'a RowArena) -> Result<Datum<'a>, EvalError> {
@@ -184,19 +190,39 @@ impl UnaryFunc {
             IsTrue => Datum::from_bool(matches!(d, Datum::True)),
             IsFalse => Datum::from_bool(matches!(d, Datum::False)),
             Neg => match d {
-                Datum::Int16(i) => Datum::Int16(i.checked_neg().ok_or(EvalError::IntegerOutOfRange("smallint".into()))?),
-                Datum::Int32(i) => Datum::Int32(i.checked_neg().ok_or(EvalError::IntegerOutOfRange("integer".into()))?),
-                Datum::Int64(i) => Datum::Int64(i.checked_neg().ok_or(EvalError::IntegerOutOfRange("bigint".into()))?),
+                Datum::Int16(i) => Datum::Int16(
+                    i.checked_neg()
+                        .ok_or(EvalError::IntegerOutOfRange("smallint".into()))?,
+                ),
+                Datum::Int32(i) => Datum::Int32(
+                    i.checked_neg()
+                        .ok_or(EvalError::IntegerOutOfRange("integer".into()))?,
+                ),
+                Datum::Int64(i) => Datum::Int64(
+                    i.checked_neg()
+                        .ok_or(EvalError::IntegerOutOfRange("bigint".into()))?,
+                ),
                 Datum::Float32(f) => Datum::Float32(-f),
                 Datum::Float64(f) => Datum::Float64(-f),
                 Datum::Numeric(n) => Datum::Numeric(numeric::normalize_zero(-n)),
-                Datum::Interval(i) => Datum::Interval(i.checked_neg().ok_or(EvalError::IntervalOutOfRange)?),
+                Datum::Interval(i) => {
+                    Datum::Interval(i.checked_neg().ok_or(EvalError::IntervalOutOfRange)?)
+                }
                 other => return Err(unexpected("-", other)),
             },
             Abs => match d {
-                Datum::Int16(i) => Datum::Int16(i.checked_abs().ok_or(EvalError::IntegerOutOfRange("smallint".into()))?),
-                Datum::Int32(i) => Datum::Int32(i.checked_abs().ok_or(EvalError::IntegerOutOfRange("integer".into()))?),
-                Datum::Int64(i) => Datum::Int64(i.checked_abs().ok_or(EvalError::IntegerOutOfRange("bigint".into()))?),
+                Datum::Int16(i) => Datum::Int16(
+                    i.checked_abs()
+                        .ok_or(EvalError::IntegerOutOfRange("smallint".into()))?,
+                ),
+                Datum::Int32(i) => Datum::Int32(
+                    i.checked_abs()
+                        .ok_or(EvalError::IntegerOutOfRange("integer".into()))?,
+                ),
+                Datum::Int64(i) => Datum::Int64(
+                    i.checked_abs()
+                        .ok_or(EvalError::IntegerOutOfRange("bigint".into()))?,
+                ),
                 Datum::Float32(f) => Datum::Float32(f.abs()),
                 Datum::Float64(f) => Datum::Float64(f.abs()),
                 Datum::Numeric(n) => Datum::Numeric(n.abs()),
@@ -206,14 +232,19 @@ impl UnaryFunc {
             CastAssign(to) => cast::cast(d, to, true, arena)?,
             Ceil => float_or_numeric(d, f64::ceil, f32::ceil, |n| n.ceil())?,
             Floor => float_or_numeric(d, f64::floor, f32::floor, |n| n.floor())?,
-            Round => float_or_numeric(d, round_half_even, |f| round_half_even(f64::from(f)) as f32, |n| {
-                n.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
-            })?,
+            Round => float_or_numeric(
+                d,
+                round_half_even,
+                |f| round_half_even(f64::from(f)) as f32,
+                |n| n.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero),
+            )?,
             Trunc => float_or_numeric(d, f64::trunc, f32::trunc, |n| n.trunc())?,
             Sqrt => match d {
                 Datum::Float64(f) if f < 0.0 => return Err(EvalError::NegativeSquareRoot),
                 Datum::Float64(f) => Datum::Float64(f.sqrt()),
-                Datum::Numeric(n) if n.is_sign_negative() && !n.is_zero() => return Err(EvalError::NegativeSquareRoot),
+                Datum::Numeric(n) if n.is_sign_negative() && !n.is_zero() => {
+                    return Err(EvalError::NegativeSquareRoot)
+                }
                 Datum::Numeric(n) => Datum::Numeric(numeric_sqrt(n)?),
                 other => return Err(unexpected("sqrt", other)),
             },
@@ -221,15 +252,29 @@ impl UnaryFunc {
             Exp => match d {
                 Datum::Float64(f) => Datum::Float64(check_f64(f.exp(), f.is_finite())?),
                 Datum::Numeric(n) => Datum::Numeric(
-                    n.checked_exp().map(|r| numeric::rescale(r, 16)).ok_or(EvalError::NumericOverflow)?,
+                    n.checked_exp()
+                        .map(|r| numeric::rescale(r, 16))
+                        .ok_or(EvalError::NumericOverflow)?,
                 ),
                 other => return Err(unexpected("exp", other)),
             },
             Ln => log_fn(d, f64::ln, |n| n.checked_ln())?,
             Log10 => log_fn(d, f64::log10, |n| n.checked_log10())?,
             Sign => match d {
-                Datum::Float64(f) => Datum::Float64(if f > 0.0 { 1.0 } else if f < 0.0 { -1.0 } else { 0.0 }),
-                Datum::Numeric(n) => Datum::Numeric(if n.is_zero() { Decimal::ZERO } else if n.is_sign_negative() { Decimal::NEGATIVE_ONE } else { Decimal::ONE }),
+                Datum::Float64(f) => Datum::Float64(if f > 0.0 {
+                    1.0
+                } else if f < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }),
+                Datum::Numeric(n) => Datum::Numeric(if n.is_zero() {
+                    Decimal::ZERO
+                } else if n.is_sign_negative() {
+                    Decimal::NEGATIVE_ONE
+                } else {
+                    Decimal::ONE
+                }),
                 other => return Err(unexpected("sign", other)),
             },
             Degrees => Datum::Float64(d.unwrap_float64().to_degrees()),
@@ -255,7 +300,9 @@ impl UnaryFunc {
             TrimWhitespace => Datum::String(d.unwrap_str().trim_matches(' ')),
             LTrimWhitespace => Datum::String(d.unwrap_str().trim_start_matches(' ')),
             RTrimWhitespace => Datum::String(d.unwrap_str().trim_end_matches(' ')),
-            Reverse => Datum::String(arena.push_string(&d.unwrap_str().chars().rev().collect::<String>())),
+            Reverse => {
+                Datum::String(arena.push_string(&d.unwrap_str().chars().rev().collect::<String>()))
+            }
             Initcap => Datum::String(arena.push_string(&initcap(d.unwrap_str()))),
             Md5 => {
                 use md5::{Digest, Md5 as Hasher};
@@ -274,12 +321,20 @@ impl UnaryFunc {
                     .ok()
                     .filter(|c| *c != 0)
                     .and_then(char::from_u32)
-                    .ok_or_else(|| EvalError::InvalidParameterValue(format!("requested character not valid for encoding: {code}")))?;
+                    .ok_or_else(|| {
+                        EvalError::InvalidParameterValue(format!(
+                            "requested character not valid for encoding: {code}"
+                        ))
+                    })?;
                 Datum::String(arena.push_string(&c.to_string()))
             }
             IsRegexpMatch(regex) => Datum::from_bool(regex.regex.is_match(d.unwrap_str())),
-            IsLikeMatch { pattern, case_insensitive } => Datum::from_bool(
-                like(d.unwrap_str(), pattern, *case_insensitive, Some('\\')).map_err(EvalError::InvalidArgument)?,
+            IsLikeMatch {
+                pattern,
+                case_insensitive,
+            } => Datum::from_bool(
+                like(d.unwrap_str(), pattern, *case_insensitive, Some('\\'))
+                    .map_err(EvalError::InvalidArgument)?,
             ),
             JsonbTypeof => {
                 let v = evert_repr::adt::jsonb::parse(d.unwrap_jsonb());
@@ -294,7 +349,11 @@ impl UnaryFunc {
             }
             JsonbArrayLength => match evert_repr::adt::jsonb::parse(d.unwrap_jsonb()) {
                 serde_json::Value::Array(a) => Datum::Int32(a.len() as i32),
-                _ => return Err(EvalError::InvalidParameterValue("cannot get array length of a non-array".into())),
+                _ => {
+                    return Err(EvalError::InvalidParameterValue(
+                        "cannot get array length of a non-array".into(),
+                    ))
+                }
             },
             Cardinality => {
                 let n = d.unwrap_array().len();
@@ -307,8 +366,11 @@ impl UnaryFunc {
             QuoteIdent => {
                 let s = d.unwrap_str();
                 let plain = !s.is_empty()
-                    && s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-                    && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                    && s.chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
                 if plain {
                     Datum::String(s)
                 } else {
@@ -331,10 +393,12 @@ impl UnaryFunc {
             Cbrt | Degrees | Radians | Sin | Cos | Tan | Asin | Acos | Atan | Cot => {
                 ScalarType::Float64.nullable(nullable)
             }
-            Lower | Upper | TrimWhitespace | LTrimWhitespace | RTrimWhitespace | Reverse | Initcap | Md5 | Chr
-            | QuoteIdent => ScalarType::String.nullable(nullable),
+            Lower | Upper | TrimWhitespace | LTrimWhitespace | RTrimWhitespace | Reverse
+            | Initcap | Md5 | Chr | QuoteIdent => ScalarType::String.nullable(nullable),
             JsonbTypeof => ScalarType::String.nullable(nullable),
-            CharLength | OctetLength | BitLength | Ascii | JsonbArrayLength => ScalarType::Int32.nullable(nullable),
+            CharLength | OctetLength | BitLength | Ascii | JsonbArrayLength => {
+                ScalarType::Int32.nullable(nullable)
+            }
             Cardinality => ScalarType::Int32.nullable(true),
             IsRegexpMatch(_) | IsLikeMatch { .. } => ScalarType::Bool.nullable(nullable),
         }
@@ -400,9 +464,22 @@ impl UnaryFunc {
             UnaryFunc::IsFalse => write!(f, "({expr}) IS FALSE"),
             UnaryFunc::Neg => write!(f, "-{expr}"),
             UnaryFunc::Cast(t) | UnaryFunc::CastAssign(t) => write!(f, "{expr}::{}", t.sql_name()),
-            UnaryFunc::IsRegexpMatch(r) => write!(f, "({expr} ~{} {:?})", if r.case_insensitive { "*" } else { "" }, r.source),
-            UnaryFunc::IsLikeMatch { pattern, case_insensitive } => {
-                write!(f, "({expr} {} {:?})", if *case_insensitive { "ILIKE" } else { "LIKE" }, pattern)
+            UnaryFunc::IsRegexpMatch(r) => write!(
+                f,
+                "({expr} ~{} {:?})",
+                if r.case_insensitive { "*" } else { "" },
+                r.source
+            ),
+            UnaryFunc::IsLikeMatch {
+                pattern,
+                case_insensitive,
+            } => {
+                write!(
+                    f,
+                    "({expr} {} {:?})",
+                    if *case_insensitive { "ILIKE" } else { "LIKE" },
+                    pattern
+                )
             }
             other => write!(f, "{}({expr})", other.name()),
         }
@@ -450,7 +527,9 @@ fn log_fn<'a>(
         Datum::Numeric(n) if n.is_zero() => Err(EvalError::LogOfZero),
         Datum::Numeric(n) if n.is_sign_negative() => Err(EvalError::LogOfNegative),
         Datum::Numeric(n) => Ok(Datum::Numeric(
-            num_fn(n).map(|r| numeric::rescale(r, 16)).ok_or(EvalError::NumericOverflow)?,
+            num_fn(n)
+                .map(|r| numeric::rescale(r, 16))
+                .ok_or(EvalError::NumericOverflow)?,
         )),
         other => Err(unexpected("logarithm", other)),
     }
@@ -466,7 +545,9 @@ fn trig_domain<'a>(x: f64, f: impl Fn(f64) -> f64) -> Result<Datum<'a>, EvalErro
 fn numeric_sqrt(n: Decimal) -> Result<Decimal, EvalError> {
     let r = n.sqrt().ok_or(EvalError::NumericOverflow)?;
     // PostgreSQL keeps at least 16 significant digits and the input's scale.
-    let scale = (16 - numeric::integer_digits(&r) as i32).max(n.scale() as i32).max(0) as u32;
+    let scale = (16 - numeric::integer_digits(&r) as i32)
+        .max(n.scale() as i32)
+        .max(0) as u32;
     Ok(numeric::rescale(r, scale))
 }
 
@@ -510,8 +591,12 @@ pub enum BinaryFunc {
     /// `IS NOT DISTINCT FROM`: equality in which NULL equals NULL; never NULL.
     IsNotDistinctFrom,
     TextConcat,
-    Like { case_insensitive: bool },
-    RegexpMatch { case_insensitive: bool },
+    Like {
+        case_insensitive: bool,
+    },
+    RegexpMatch {
+        case_insensitive: bool,
+    },
     /// `strpos(text, substring)` / `position(substring IN text)` (arguments text, substring).
     Position,
     Left,
@@ -531,9 +616,13 @@ pub enum BinaryFunc {
     /// `date_trunc(text, timestamp)`
     DateTrunc,
     /// `jsonb -> key/index` (`as_text`: `->>`)
-    JsonbGet { as_text: bool },
+    JsonbGet {
+        as_text: bool,
+    },
     /// `jsonb #> path` (`as_text`: `#>>`)
-    JsonbGetPath { as_text: bool },
+    JsonbGetPath {
+        as_text: bool,
+    },
     /// `jsonb @> jsonb`
     JsonbContains,
     /// `jsonb ? text`
@@ -554,13 +643,21 @@ pub enum BinaryFunc {
 
 impl BinaryFunc {
     pub fn propagates_nulls(&self) -> bool {
-        !matches!(self, BinaryFunc::IsNotDistinctFrom | BinaryFunc::ArrayConcat)
+        !matches!(
+            self,
+            BinaryFunc::IsNotDistinctFrom | BinaryFunc::ArrayConcat
+        )
     }
 
     pub fn is_comparison(&self) -> bool {
         matches!(
             self,
-            BinaryFunc::Eq | BinaryFunc::NotEq | BinaryFunc::Lt | BinaryFunc::Lte | BinaryFunc::Gt | BinaryFunc::Gte
+            BinaryFunc::Eq
+                | BinaryFunc::NotEq
+                | BinaryFunc::Lt
+                | BinaryFunc::Lte
+                | BinaryFunc::Gt
+                | BinaryFunc::Gte
         )
     }
 
@@ -590,7 +687,12 @@ impl BinaryFunc {
         })
     }
 
-    pub fn eval<'a>(&self, a: Datum<'a>, b: Datum<'a>, arena: &'a RowArena) -> Result<Datum<'a>, EvalError> {
+    pub fn eval<'a>(
+        &self,
+        a: Datum<'a>,
+        b: Datum<'a>,
+        arena: &'a RowArena,
+    ) -> Result<Datum<'a>, EvalError> {
         use BinaryFunc::*;
         Ok(match self {
             Add => add(a, b)?,
@@ -613,7 +715,13 @@ impl BinaryFunc {
                 Datum::String(arena.push_string(&s))
             }
             Like { case_insensitive } => Datum::from_bool(
-                like(a.unwrap_str(), b.unwrap_str(), *case_insensitive, Some('\\')).map_err(EvalError::InvalidArgument)?,
+                like(
+                    a.unwrap_str(),
+                    b.unwrap_str(),
+                    *case_insensitive,
+                    Some('\\'),
+                )
+                .map_err(EvalError::InvalidArgument)?,
             ),
             RegexpMatch { case_insensitive } => {
                 let regex = AnalyzedRegex::new(b.unwrap_str(), *case_insensitive)?;
@@ -638,14 +746,20 @@ impl BinaryFunc {
                 let s = a.unwrap_str();
                 let n = i64::from(b.unwrap_int32());
                 let len = s.chars().count() as i64;
-                let skip = if n >= 0 { (len - n).max(0) } else { (-n).min(len) };
+                let skip = if n >= 0 {
+                    (len - n).max(0)
+                } else {
+                    (-n).min(len)
+                };
                 Datum::String(char_suffix_from(s, skip as usize))
             }
             Repeat => {
                 let n = b.unwrap_int32().max(0) as usize;
                 let s = a.unwrap_str();
                 if s.len().saturating_mul(n) > (1 << 30) {
-                    return Err(EvalError::InvalidParameterValue("requested length too large".into()));
+                    return Err(EvalError::InvalidParameterValue(
+                        "requested length too large".into(),
+                    ));
                 }
                 Datum::String(arena.push_string(&s.repeat(n)))
             }
@@ -666,16 +780,23 @@ impl BinaryFunc {
                     }
                     r
                 } else {
-                    let factor = Decimal::from_i128_with_scale(10i128.pow((-scale).min(27) as u32), 0);
+                    let factor =
+                        Decimal::from_i128_with_scale(10i128.pow((-scale).min(27) as u32), 0);
                     let shifted = (n / factor).round_dp_with_strategy(0, strategy);
-                    shifted.checked_mul(factor).ok_or(EvalError::NumericOverflow)?
+                    shifted
+                        .checked_mul(factor)
+                        .ok_or(EvalError::NumericOverflow)?
                 };
                 Datum::Numeric(numeric::normalize_zero(r))
             }
             LogBase => match (a, b) {
                 (Datum::Float64(base), Datum::Float64(x)) => {
                     if base <= 0.0 || x <= 0.0 {
-                        return Err(if base == 0.0 || x == 0.0 { EvalError::LogOfZero } else { EvalError::LogOfNegative });
+                        return Err(if base == 0.0 || x == 0.0 {
+                            EvalError::LogOfZero
+                        } else {
+                            EvalError::LogOfNegative
+                        });
                     }
                     if base == 1.0 {
                         return Err(EvalError::DivisionByZero);
@@ -701,9 +822,14 @@ impl BinaryFunc {
             DatePart | Extract => {
                 let field = a.unwrap_str().to_ascii_lowercase();
                 let value = match b {
-                    Datum::Timestamp(ts) | Datum::TimestampTz(ts) => datetime::timestamp_field(ts, &field),
+                    Datum::Timestamp(ts) | Datum::TimestampTz(ts) => {
+                        datetime::timestamp_field(ts, &field)
+                    }
                     Datum::Date(d) => {
-                        if matches!(field.as_str(), "hour" | "minute" | "second" | "milliseconds" | "microseconds") {
+                        if matches!(
+                            field.as_str(),
+                            "hour" | "minute" | "second" | "milliseconds" | "microseconds"
+                        ) {
                             return Err(EvalError::InvalidParameterValue(format!(
                                 "unit \"{field}\" not supported for type date"
                             )));
@@ -711,8 +837,19 @@ impl BinaryFunc {
                         datetime::timestamp_field(DateTime::from_date(d), &field)
                     }
                     Datum::Interval(iv) => datetime::interval_field(&iv, &field),
-                    Datum::Time(t) => datetime::timestamp_field(DateTime(t.0), &field)
-                        .filter(|_| matches!(field.as_str(), "hour" | "minute" | "second" | "milliseconds" | "microseconds" | "epoch")),
+                    Datum::Time(t) => {
+                        datetime::timestamp_field(DateTime(t.0), &field).filter(|_| {
+                            matches!(
+                                field.as_str(),
+                                "hour"
+                                    | "minute"
+                                    | "second"
+                                    | "milliseconds"
+                                    | "microseconds"
+                                    | "epoch"
+                            )
+                        })
+                    }
                     other => return Err(unexpected("extract", other)),
                 };
                 let value = value.ok_or_else(|| {
@@ -728,7 +865,9 @@ impl BinaryFunc {
                 let unit = a.unwrap_str().to_ascii_lowercase();
                 let truncate = |ts: DateTime| {
                     datetime::timestamp_trunc(ts, &unit).ok_or_else(|| {
-                        EvalError::InvalidParameterValue(format!("unit \"{unit}\" not recognized for type timestamp"))
+                        EvalError::InvalidParameterValue(format!(
+                            "unit \"{unit}\" not recognized for type timestamp"
+                        ))
                     })
                 };
                 match b {
@@ -740,8 +879,14 @@ impl BinaryFunc {
             }
             JsonbGet { as_text } => crate::scalar::jsonb::get(a, b, *as_text, arena)?,
             JsonbGetPath { as_text } => crate::scalar::jsonb::get_path(a, b, *as_text, arena)?,
-            JsonbContains => Datum::from_bool(crate::scalar::jsonb::contains(a.unwrap_jsonb(), b.unwrap_jsonb())),
-            JsonbHasKey => Datum::from_bool(crate::scalar::jsonb::has_key(a.unwrap_jsonb(), b.unwrap_str())),
+            JsonbContains => Datum::from_bool(crate::scalar::jsonb::contains(
+                a.unwrap_jsonb(),
+                b.unwrap_jsonb(),
+            )),
+            JsonbHasKey => Datum::from_bool(crate::scalar::jsonb::has_key(
+                a.unwrap_jsonb(),
+                b.unwrap_str(),
+            )),
             ArrayIndex => {
                 let index = match b {
                     Datum::Int64(i) => i,
@@ -750,7 +895,10 @@ impl BinaryFunc {
                 if index < 1 {
                     Datum::Null
                 } else {
-                    a.unwrap_array().iter().nth((index - 1) as usize).unwrap_or(Datum::Null)
+                    a.unwrap_array()
+                        .iter()
+                        .nth((index - 1) as usize)
+                        .unwrap_or(Datum::Null)
                 }
             }
             ArrayLength => {
@@ -787,7 +935,9 @@ impl BinaryFunc {
                     p.extend(b.unwrap_array().iter());
                 }),
             },
-            ToChar => Datum::String(arena.push_string(&crate::scalar::to_char::to_char(a, b.unwrap_str())?)),
+            ToChar => Datum::String(
+                arena.push_string(&crate::scalar::to_char::to_char(a, b.unwrap_str())?),
+            ),
             Age => {
                 let x = a.unwrap_timestamp();
                 let y = b.unwrap_timestamp();
@@ -805,7 +955,10 @@ impl BinaryFunc {
         let scalar = match self {
             Add => match (&at, &bt) {
                 (S::Date, S::Int32) | (S::Int32, S::Date) => S::Date,
-                (S::Date, S::Interval) | (S::Interval, S::Date) | (S::Date, S::Time) | (S::Time, S::Date) => S::Timestamp,
+                (S::Date, S::Interval)
+                | (S::Interval, S::Date)
+                | (S::Date, S::Time)
+                | (S::Time, S::Date) => S::Timestamp,
                 (S::Timestamp, S::Interval) | (S::Interval, S::Timestamp) => S::Timestamp,
                 (S::TimestampTz, S::Interval) | (S::Interval, S::TimestampTz) => S::TimestampTz,
                 (S::Time, S::Interval) | (S::Interval, S::Time) => S::Time,
@@ -815,7 +968,9 @@ impl BinaryFunc {
                 (S::Date, S::Date) => S::Int32,
                 (S::Date, S::Int32) => S::Date,
                 (S::Date, S::Interval) => S::Timestamp,
-                (S::Timestamp, S::Timestamp) | (S::TimestampTz, S::TimestampTz) | (S::Time, S::Time) => S::Interval,
+                (S::Timestamp, S::Timestamp)
+                | (S::TimestampTz, S::TimestampTz)
+                | (S::Time, S::Time) => S::Interval,
                 _ => at,
             },
             Mul => match (&at, &bt) {
@@ -823,7 +978,16 @@ impl BinaryFunc {
                 _ => at,
             },
             Div | Mod | Pow => at,
-            Eq | NotEq | Lt | Lte | Gt | Gte | Like { .. } | RegexpMatch { .. } | StartsWith | JsonbContains
+            Eq
+            | NotEq
+            | Lt
+            | Lte
+            | Gt
+            | Gte
+            | Like { .. }
+            | RegexpMatch { .. }
+            | StartsWith
+            | JsonbContains
             | JsonbHasKey => S::Bool,
             IsNotDistinctFrom => return S::Bool.nullable(false),
             TextConcat | Left | Right | Repeat | ToChar => S::String,
@@ -867,10 +1031,18 @@ impl BinaryFunc {
             Gte => ">=",
             IsNotDistinctFrom => "IS NOT DISTINCT FROM",
             TextConcat => "||",
-            Like { case_insensitive: false } => "LIKE",
-            Like { case_insensitive: true } => "ILIKE",
-            RegexpMatch { case_insensitive: false } => "~",
-            RegexpMatch { case_insensitive: true } => "~*",
+            Like {
+                case_insensitive: false,
+            } => "LIKE",
+            Like {
+                case_insensitive: true,
+            } => "ILIKE",
+            RegexpMatch {
+                case_insensitive: false,
+            } => "~",
+            RegexpMatch {
+                case_insensitive: true,
+            } => "~*",
             Position => "strpos",
             Left => "left",
             Right => "right",
@@ -901,12 +1073,34 @@ impl BinaryFunc {
         use BinaryFunc::*;
         matches!(
             self,
-            Add | Sub | Mul | Div | Mod | Pow | Eq | NotEq | Lt | Lte | Gt | Gte | IsNotDistinctFrom | TextConcat
-                | Like { .. } | RegexpMatch { .. } | JsonbGet { .. } | JsonbGetPath { .. } | JsonbContains | JsonbHasKey
+            Add | Sub
+                | Mul
+                | Div
+                | Mod
+                | Pow
+                | Eq
+                | NotEq
+                | Lt
+                | Lte
+                | Gt
+                | Gte
+                | IsNotDistinctFrom
+                | TextConcat
+                | Like { .. }
+                | RegexpMatch { .. }
+                | JsonbGet { .. }
+                | JsonbGetPath { .. }
+                | JsonbContains
+                | JsonbHasKey
         )
     }
 
-    pub fn fmt_call(&self, f: &mut fmt::Formatter<'_>, a: &MirScalarExpr, b: &MirScalarExpr) -> fmt::Result {
+    pub fn fmt_call(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        a: &MirScalarExpr,
+        b: &MirScalarExpr,
+    ) -> fmt::Result {
         if self.is_infix() {
             write!(f, "({a} {} {b})", self.name())
         } else {
@@ -955,18 +1149,28 @@ fn interval_trunc(iv: Interval, unit: &str) -> Result<Interval, EvalError> {
         "day" | "days" => Interval::new(iv.months, iv.days, 0),
         "month" | "months" => Interval::new(iv.months, 0, 0),
         "year" | "years" => Interval::new(iv.months - iv.months % 12, 0, 0),
-        _ => return Err(EvalError::InvalidParameterValue(format!("unit \"{unit}\" not recognized for type interval"))),
+        _ => {
+            return Err(EvalError::InvalidParameterValue(format!(
+                "unit \"{unit}\" not recognized for type interval"
+            )))
+        }
     })
 }
 
 /// `age(a, b)`: the symbolic difference in years, months and days, as PostgreSQL computes it.
 fn age(a: DateTime, b: DateTime) -> Interval {
     use chrono::{Datelike, Timelike};
-    let (x, y, negate) = if a >= b { (a.to_naive(), b.to_naive(), false) } else { (b.to_naive(), a.to_naive(), true) };
+    let (x, y, negate) = if a >= b {
+        (a.to_naive(), b.to_naive(), false)
+    } else {
+        (b.to_naive(), a.to_naive(), true)
+    };
     let mut months = (x.year() - y.year()) * 12 + x.month() as i32 - y.month() as i32;
     let mut days = x.day() as i32 - y.day() as i32;
-    let tx = i64::from(x.num_seconds_from_midnight()) * 1_000_000 + i64::from(x.nanosecond() / 1000);
-    let ty = i64::from(y.num_seconds_from_midnight()) * 1_000_000 + i64::from(y.nanosecond() / 1000);
+    let tx =
+        i64::from(x.num_seconds_from_midnight()) * 1_000_000 + i64::from(x.nanosecond() / 1000);
+    let ty =
+        i64::from(y.num_seconds_from_midnight()) * 1_000_000 + i64::from(y.nanosecond() / 1000);
     let mut micros = tx - ty;
     if micros < 0 {
         micros += MICROS_PER_DAY;
@@ -974,8 +1178,11 @@ fn age(a: DateTime, b: DateTime) -> Interval {
     }
     if days < 0 {
         // Borrow the length of the month before x's month.
-        let prev = datetime::add_months(x.date().with_day(1).unwrap_or(x.date()), -1).unwrap_or(x.date());
-        let len = datetime::add_months(prev, 1).map(|n| (n - prev).num_days() as i32).unwrap_or(30);
+        let prev =
+            datetime::add_months(x.date().with_day(1).unwrap_or(x.date()), -1).unwrap_or(x.date());
+        let len = datetime::add_months(prev, 1)
+            .map(|n| (n - prev).num_days() as i32)
+            .unwrap_or(30);
         days += len;
         months -= 1;
     }
@@ -987,8 +1194,8 @@ fn age(a: DateTime, b: DateTime) -> Interval {
     }
 }
 
-/// PostgreSQL gives a numeric sum or difference the larger of its inputs' scales, and a
-/// product the sum of them (`3 + 0.00` is `3.00`, `1.25 * 0` is `0.00`). `rust_decimal`
+/// PostgreSQL gives a numeric sum, difference or remainder the larger of its inputs'
+/// scales, and a product the sum of them (`3 + 0.00` is `3.00`, `1.25 * 0` is `0.00`). `rust_decimal`
 /// mostly agrees but takes a shortcut when an operand is zero that drops the scale, so the
 /// scale is restored here (exactly: only zeros are appended).
 fn with_scale_at_least(mut d: Decimal, scale: u32) -> Decimal {
@@ -1002,32 +1209,49 @@ fn with_scale_at_least(mut d: Decimal, scale: u32) -> Decimal {
 fn add<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
     use Datum::*;
     Ok(match (a, b) {
-        (Int16(x), Int16(y)) => Int16(x.checked_add(y).ok_or_else(|| int_range_error(&ScalarType::Int16))?),
-        (Int32(x), Int32(y)) => Int32(x.checked_add(y).ok_or_else(|| int_range_error(&ScalarType::Int32))?),
-        (Int64(x), Int64(y)) => Int64(x.checked_add(y).ok_or_else(|| int_range_error(&ScalarType::Int64))?),
+        (Int16(x), Int16(y)) => Int16(
+            x.checked_add(y)
+                .ok_or_else(|| int_range_error(&ScalarType::Int16))?,
+        ),
+        (Int32(x), Int32(y)) => Int32(
+            x.checked_add(y)
+                .ok_or_else(|| int_range_error(&ScalarType::Int32))?,
+        ),
+        (Int64(x), Int64(y)) => Int64(
+            x.checked_add(y)
+                .ok_or_else(|| int_range_error(&ScalarType::Int64))?,
+        ),
         (Float32(x), Float32(y)) => Float32(check_f32(x + y, x.is_finite() && y.is_finite())?),
         (Float64(x), Float64(y)) => Float64(check_f64(x + y, x.is_finite() && y.is_finite())?),
         (Numeric(x), Numeric(y)) => Numeric(with_scale_at_least(
-            x.checked_add(y).map(numeric::normalize_zero).ok_or(EvalError::NumericOverflow)?,
+            x.checked_add(y)
+                .map(numeric::normalize_zero)
+                .ok_or(EvalError::NumericOverflow)?,
             x.scale().max(y.scale()),
         )),
         (Date(d), Int32(n)) | (Int32(n), Date(d)) => Date(evert_repr::Date(
-            d.0.checked_add(n).ok_or(EvalError::DateTimeOutOfRange("date".into()))?,
+            d.0.checked_add(n)
+                .ok_or(EvalError::DateTimeOutOfRange("date".into()))?,
         )),
-        (Date(d), Interval(iv)) | (Interval(iv), Date(d)) => {
-            Timestamp(datetime::timestamp_add_interval(DateTime::from_date(d), &iv).ok_or_else(ts_out_of_range)?)
+        (Date(d), Interval(iv)) | (Interval(iv), Date(d)) => Timestamp(
+            datetime::timestamp_add_interval(DateTime::from_date(d), &iv)
+                .ok_or_else(ts_out_of_range)?,
+        ),
+        (Date(d), Time(t)) | (Time(t), Date(d)) => {
+            Timestamp(DateTime(DateTime::from_date(d).0 + t.0))
         }
-        (Date(d), Time(t)) | (Time(t), Date(d)) => Timestamp(DateTime(DateTime::from_date(d).0 + t.0)),
         (Timestamp(ts), Interval(iv)) | (Interval(iv), Timestamp(ts)) => {
             Timestamp(datetime::timestamp_add_interval(ts, &iv).ok_or_else(ts_out_of_range)?)
         }
         (TimestampTz(ts), Interval(iv)) | (Interval(iv), TimestampTz(ts)) => {
             TimestampTz(datetime::timestamp_add_interval(ts, &iv).ok_or_else(ts_out_of_range)?)
         }
-        (Time(t), Interval(iv)) | (Interval(iv), Time(t)) => {
-            Time(evert_repr::Time((t.0 + iv.micros).rem_euclid(MICROS_PER_DAY)))
+        (Time(t), Interval(iv)) | (Interval(iv), Time(t)) => Time(evert_repr::Time(
+            (t.0 + iv.micros).rem_euclid(MICROS_PER_DAY),
+        )),
+        (Interval(x), Interval(y)) => {
+            Interval(x.checked_add(&y).ok_or(EvalError::IntervalOutOfRange)?)
         }
-        (Interval(x), Interval(y)) => Interval(x.checked_add(&y).ok_or(EvalError::IntervalOutOfRange)?),
         (x, _) => return Err(unexpected("+", x)),
     })
 }
@@ -1035,36 +1259,62 @@ fn add<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
 fn sub<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
     use Datum::*;
     Ok(match (a, b) {
-        (Int16(x), Int16(y)) => Int16(x.checked_sub(y).ok_or_else(|| int_range_error(&ScalarType::Int16))?),
-        (Int32(x), Int32(y)) => Int32(x.checked_sub(y).ok_or_else(|| int_range_error(&ScalarType::Int32))?),
-        (Int64(x), Int64(y)) => Int64(x.checked_sub(y).ok_or_else(|| int_range_error(&ScalarType::Int64))?),
+        (Int16(x), Int16(y)) => Int16(
+            x.checked_sub(y)
+                .ok_or_else(|| int_range_error(&ScalarType::Int16))?,
+        ),
+        (Int32(x), Int32(y)) => Int32(
+            x.checked_sub(y)
+                .ok_or_else(|| int_range_error(&ScalarType::Int32))?,
+        ),
+        (Int64(x), Int64(y)) => Int64(
+            x.checked_sub(y)
+                .ok_or_else(|| int_range_error(&ScalarType::Int64))?,
+        ),
         (Float32(x), Float32(y)) => Float32(check_f32(x - y, x.is_finite() && y.is_finite())?),
         (Float64(x), Float64(y)) => Float64(check_f64(x - y, x.is_finite() && y.is_finite())?),
         (Numeric(x), Numeric(y)) => Numeric(with_scale_at_least(
-            x.checked_sub(y).map(numeric::normalize_zero).ok_or(EvalError::NumericOverflow)?,
+            x.checked_sub(y)
+                .map(numeric::normalize_zero)
+                .ok_or(EvalError::NumericOverflow)?,
             x.scale().max(y.scale()),
         )),
         (Date(x), Date(y)) => Int32(x.0 - y.0),
-        (Date(d), Int32(n)) => Date(evert_repr::Date(d.0.checked_sub(n).ok_or(EvalError::DateTimeOutOfRange("date".into()))?)),
+        (Date(d), Int32(n)) => Date(evert_repr::Date(
+            d.0.checked_sub(n)
+                .ok_or(EvalError::DateTimeOutOfRange("date".into()))?,
+        )),
         (Date(d), Interval(iv)) => Timestamp(
-            datetime::timestamp_add_interval(DateTime::from_date(d), &iv.checked_neg().ok_or(EvalError::IntervalOutOfRange)?)
-                .ok_or_else(ts_out_of_range)?,
+            datetime::timestamp_add_interval(
+                DateTime::from_date(d),
+                &iv.checked_neg().ok_or(EvalError::IntervalOutOfRange)?,
+            )
+            .ok_or_else(ts_out_of_range)?,
         ),
         (Timestamp(x), Timestamp(y)) | (TimestampTz(x), TimestampTz(y)) => {
             Interval(datetime::timestamp_diff(x, y).ok_or(EvalError::IntervalOutOfRange)?)
         }
         (Timestamp(ts), Interval(iv)) => Timestamp(
-            datetime::timestamp_add_interval(ts, &iv.checked_neg().ok_or(EvalError::IntervalOutOfRange)?)
-                .ok_or_else(ts_out_of_range)?,
+            datetime::timestamp_add_interval(
+                ts,
+                &iv.checked_neg().ok_or(EvalError::IntervalOutOfRange)?,
+            )
+            .ok_or_else(ts_out_of_range)?,
         ),
         (TimestampTz(ts), Interval(iv)) => TimestampTz(
-            datetime::timestamp_add_interval(ts, &iv.checked_neg().ok_or(EvalError::IntervalOutOfRange)?)
-                .ok_or_else(ts_out_of_range)?,
+            datetime::timestamp_add_interval(
+                ts,
+                &iv.checked_neg().ok_or(EvalError::IntervalOutOfRange)?,
+            )
+            .ok_or_else(ts_out_of_range)?,
         ),
         (Time(x), Time(y)) => Interval(evert_repr::Interval::new(0, 0, x.0 - y.0)),
-        (Time(t), Interval(iv)) => Time(evert_repr::Time((t.0 - iv.micros).rem_euclid(MICROS_PER_DAY))),
+        (Time(t), Interval(iv)) => Time(evert_repr::Time(
+            (t.0 - iv.micros).rem_euclid(MICROS_PER_DAY),
+        )),
         (Interval(x), Interval(y)) => Interval(
-            x.checked_add(&y.checked_neg().ok_or(EvalError::IntervalOutOfRange)?).ok_or(EvalError::IntervalOutOfRange)?,
+            x.checked_add(&y.checked_neg().ok_or(EvalError::IntervalOutOfRange)?)
+                .ok_or(EvalError::IntervalOutOfRange)?,
         ),
         (x, _) => return Err(unexpected("-", x)),
     })
@@ -1073,13 +1323,24 @@ fn sub<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
 fn mul<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
     use Datum::*;
     Ok(match (a, b) {
-        (Int16(x), Int16(y)) => Int16(x.checked_mul(y).ok_or_else(|| int_range_error(&ScalarType::Int16))?),
-        (Int32(x), Int32(y)) => Int32(x.checked_mul(y).ok_or_else(|| int_range_error(&ScalarType::Int32))?),
-        (Int64(x), Int64(y)) => Int64(x.checked_mul(y).ok_or_else(|| int_range_error(&ScalarType::Int64))?),
+        (Int16(x), Int16(y)) => Int16(
+            x.checked_mul(y)
+                .ok_or_else(|| int_range_error(&ScalarType::Int16))?,
+        ),
+        (Int32(x), Int32(y)) => Int32(
+            x.checked_mul(y)
+                .ok_or_else(|| int_range_error(&ScalarType::Int32))?,
+        ),
+        (Int64(x), Int64(y)) => Int64(
+            x.checked_mul(y)
+                .ok_or_else(|| int_range_error(&ScalarType::Int64))?,
+        ),
         (Float32(x), Float32(y)) => Float32(check_f32(x * y, x.is_finite() && y.is_finite())?),
         (Float64(x), Float64(y)) => Float64(check_f64(x * y, x.is_finite() && y.is_finite())?),
         (Numeric(x), Numeric(y)) => Numeric(with_scale_at_least(
-            x.checked_mul(y).map(numeric::normalize_zero).ok_or(EvalError::NumericOverflow)?,
+            x.checked_mul(y)
+                .map(numeric::normalize_zero)
+                .ok_or(EvalError::NumericOverflow)?,
             x.scale() + y.scale(),
         )),
         (Interval(iv), Float64(f)) | (Float64(f), Interval(iv)) => {
@@ -1092,20 +1353,38 @@ fn mul<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
 fn div<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
     use Datum::*;
     Ok(match (a, b) {
-        (Int16(_), Int16(0)) | (Int32(_), Int32(0)) | (Int64(_), Int64(0)) => return Err(EvalError::DivisionByZero),
-        (Int16(x), Int16(y)) => Int16(x.checked_div(y).ok_or_else(|| int_range_error(&ScalarType::Int16))?),
-        (Int32(x), Int32(y)) => Int32(x.checked_div(y).ok_or_else(|| int_range_error(&ScalarType::Int32))?),
-        (Int64(x), Int64(y)) => Int64(x.checked_div(y).ok_or_else(|| int_range_error(&ScalarType::Int64))?),
+        (Int16(_), Int16(0)) | (Int32(_), Int32(0)) | (Int64(_), Int64(0)) => {
+            return Err(EvalError::DivisionByZero)
+        }
+        (Int16(x), Int16(y)) => Int16(
+            x.checked_div(y)
+                .ok_or_else(|| int_range_error(&ScalarType::Int16))?,
+        ),
+        (Int32(x), Int32(y)) => Int32(
+            x.checked_div(y)
+                .ok_or_else(|| int_range_error(&ScalarType::Int32))?,
+        ),
+        (Int64(x), Int64(y)) => Int64(
+            x.checked_div(y)
+                .ok_or_else(|| int_range_error(&ScalarType::Int64))?,
+        ),
         (Float32(_), Float32(y)) if y == 0.0 => return Err(EvalError::DivisionByZero),
         (Float64(_), Float64(y)) if y == 0.0 => return Err(EvalError::DivisionByZero),
         (Float32(x), Float32(y)) => Float32(check_f32(x / y, x.is_finite() && y.is_finite())?),
         (Float64(x), Float64(y)) => Float64(check_f64(x / y, x.is_finite() && y.is_finite())?),
-        (Numeric(x), Numeric(y)) => Numeric(numeric::div(x, y).map_err(numeric_err)?.ok_or(EvalError::DivisionByZero)?),
+        (Numeric(x), Numeric(y)) => Numeric(
+            numeric::div(x, y)
+                .map_err(numeric_err)?
+                .ok_or(EvalError::DivisionByZero)?,
+        ),
         (Interval(iv), Float64(f)) => {
             if f == 0.0 {
                 return Err(EvalError::DivisionByZero);
             }
-            Interval(iv.checked_mul_f64(1.0 / f).ok_or(EvalError::IntervalOutOfRange)?)
+            Interval(
+                iv.checked_mul_f64(1.0 / f)
+                    .ok_or(EvalError::IntervalOutOfRange)?,
+            )
         }
         (x, _) => return Err(unexpected("/", x)),
     })
@@ -1114,12 +1393,19 @@ fn div<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
 fn modulo<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
     use Datum::*;
     Ok(match (a, b) {
-        (Int16(_), Int16(0)) | (Int32(_), Int32(0)) | (Int64(_), Int64(0)) => return Err(EvalError::DivisionByZero),
+        (Int16(_), Int16(0)) | (Int32(_), Int32(0)) | (Int64(_), Int64(0)) => {
+            return Err(EvalError::DivisionByZero)
+        }
         // x % -1 is 0 even where x / -1 overflows.
         (Int16(x), Int16(y)) => Int16(x.checked_rem(y).unwrap_or(0)),
         (Int32(x), Int32(y)) => Int32(x.checked_rem(y).unwrap_or(0)),
         (Int64(x), Int64(y)) => Int64(x.checked_rem(y).unwrap_or(0)),
-        (Numeric(x), Numeric(y)) => Numeric(numeric::rem(x, y).map_err(numeric_err)?.ok_or(EvalError::DivisionByZero)?),
+        (Numeric(x), Numeric(y)) => Numeric(with_scale_at_least(
+            numeric::rem(x, y)
+                .map_err(numeric_err)?
+                .ok_or(EvalError::DivisionByZero)?,
+            x.scale().max(y.scale()),
+        )),
         (Float64(_), Float64(y)) if y == 0.0 => return Err(EvalError::DivisionByZero),
         (Float64(x), Float64(y)) => Float64(x % y),
         (x, _) => return Err(unexpected("%", x)),
@@ -1151,7 +1437,9 @@ fn pow<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
                 x.checked_powd(y)
             }
             .ok_or(EvalError::NumericOverflow)?;
-            let scale = (16 - numeric::integer_digits(&r) as i32).max(x.scale() as i32).max(0) as u32;
+            let scale = (16 - numeric::integer_digits(&r) as i32)
+                .max(x.scale() as i32)
+                .max(0) as u32;
             Numeric(numeric::rescale(r, scale.min(numeric::MAX_SCALE)))
         }
         (x, _) => return Err(unexpected("^", x)),
@@ -1189,7 +1477,9 @@ pub enum VariadicFunc {
     MakeDate,
     MakeTimestamp,
     /// `ARRAY[...]` of the element type.
-    ArrayCreate { elem_type: ScalarType },
+    ArrayCreate {
+        elem_type: ScalarType,
+    },
     /// `jsonb_build_array(...)`
     JsonbBuildArray,
     /// `jsonb_build_object(k, v, ...)`
@@ -1206,7 +1496,12 @@ impl VariadicFunc {
         }
     }
 
-    pub fn eval<'a>(&self, exprs: &'a [MirScalarExpr], datums: &[Datum<'a>], arena: &'a RowArena) -> Result<Datum<'a>, EvalError> {
+    pub fn eval<'a>(
+        &self,
+        exprs: &'a [MirScalarExpr],
+        datums: &[Datum<'a>],
+        arena: &'a RowArena,
+    ) -> Result<Datum<'a>, EvalError> {
         use VariadicFunc::*;
         match self {
             // Three-valued logic that does not depend on argument order: a FALSE argument
@@ -1279,14 +1574,21 @@ impl VariadicFunc {
                         parts.push(d.unwrap_str());
                     }
                 }
-                Ok(Datum::String(arena.push_string(&parts.join(sep.unwrap_str()))))
+                Ok(Datum::String(
+                    arena.push_string(&parts.join(sep.unwrap_str())),
+                ))
             }
             _ => {
                 // The remaining functions are strict: any NULL argument gives NULL.
                 let mut args = Vec::with_capacity(exprs.len());
                 for e in exprs {
                     let d = e.eval(datums, arena)?;
-                    if d.is_null() && !matches!(self, ArrayCreate { .. } | JsonbBuildArray | JsonbBuildObject) {
+                    if d.is_null()
+                        && !matches!(
+                            self,
+                            ArrayCreate { .. } | JsonbBuildArray | JsonbBuildObject
+                        )
+                    {
                         return Ok(Datum::Null);
                     }
                     args.push(d);
@@ -1296,7 +1598,11 @@ impl VariadicFunc {
         }
     }
 
-    fn eval_strict<'a>(&self, args: &[Datum<'a>], arena: &'a RowArena) -> Result<Datum<'a>, EvalError> {
+    fn eval_strict<'a>(
+        &self,
+        args: &[Datum<'a>],
+        arena: &'a RowArena,
+    ) -> Result<Datum<'a>, EvalError> {
         use VariadicFunc::*;
         Ok(match self {
             Substr => {
@@ -1306,7 +1612,9 @@ impl VariadicFunc {
                     Some(len) => {
                         let len = i64::from(len.unwrap_int32());
                         if len < 0 {
-                            return Err(EvalError::InvalidArgument("negative substring length not allowed".into()));
+                            return Err(EvalError::InvalidArgument(
+                                "negative substring length not allowed".into(),
+                            ));
                         }
                         (start, start.saturating_add(len))
                     }
@@ -1322,7 +1630,11 @@ impl VariadicFunc {
                 }
             }
             Replace => {
-                let (s, from, to) = (args[0].unwrap_str(), args[1].unwrap_str(), args[2].unwrap_str());
+                let (s, from, to) = (
+                    args[0].unwrap_str(),
+                    args[1].unwrap_str(),
+                    args[2].unwrap_str(),
+                );
                 if from.is_empty() {
                     Datum::String(s)
                 } else {
@@ -1341,20 +1653,46 @@ impl VariadicFunc {
                     return Ok(Datum::String(s));
                 }
                 let padding: String = fill.chars().cycle().take(len - chars.len()).collect();
-                let out = if *self == Lpad { format!("{padding}{s}") } else { format!("{s}{padding}") };
+                let out = if *self == Lpad {
+                    format!("{padding}{s}")
+                } else {
+                    format!("{s}{padding}")
+                };
                 Datum::String(arena.push_string(&out))
             }
             SplitPart => {
-                let (s, delim, n) = (args[0].unwrap_str(), args[1].unwrap_str(), args[2].unwrap_int32());
+                let (s, delim, n) = (
+                    args[0].unwrap_str(),
+                    args[1].unwrap_str(),
+                    args[2].unwrap_int32(),
+                );
                 if n == 0 {
-                    return Err(EvalError::InvalidParameterValue("field position must not be zero".into()));
+                    return Err(EvalError::InvalidParameterValue(
+                        "field position must not be zero".into(),
+                    ));
                 }
-                let parts: Vec<&str> = if delim.is_empty() { vec![s] } else { s.split(delim).collect() };
-                let index = if n > 0 { n as i64 - 1 } else { parts.len() as i64 + n as i64 };
-                Datum::String(if index >= 0 { parts.get(index as usize).copied().unwrap_or("") } else { "" })
+                let parts: Vec<&str> = if delim.is_empty() {
+                    vec![s]
+                } else {
+                    s.split(delim).collect()
+                };
+                let index = if n > 0 {
+                    n as i64 - 1
+                } else {
+                    parts.len() as i64 + n as i64
+                };
+                Datum::String(if index >= 0 {
+                    parts.get(index as usize).copied().unwrap_or("")
+                } else {
+                    ""
+                })
             }
             Translate => {
-                let (s, from, to) = (args[0].unwrap_str(), args[1].unwrap_str(), args[2].unwrap_str());
+                let (s, from, to) = (
+                    args[0].unwrap_str(),
+                    args[1].unwrap_str(),
+                    args[2].unwrap_str(),
+                );
                 let from: Vec<char> = from.chars().collect();
                 let to: Vec<char> = to.chars().collect();
                 let out: String = s
@@ -1368,7 +1706,12 @@ impl VariadicFunc {
             }
             BTrim | LTrim | RTrim => {
                 let s = args[0].unwrap_str();
-                let set: Vec<char> = args.get(1).map(|d| d.unwrap_str()).unwrap_or(" ").chars().collect();
+                let set: Vec<char> = args
+                    .get(1)
+                    .map(|d| d.unwrap_str())
+                    .unwrap_or(" ")
+                    .chars()
+                    .collect();
                 let matches = |c: char| set.contains(&c);
                 Datum::String(match self {
                     BTrim => s.trim_matches(matches),
@@ -1382,9 +1725,13 @@ impl VariadicFunc {
                 // PostgreSQL writes back-references as \1; the regex crate as ${1}.
                 let replacement = translate_replacement(args[2].unwrap_str());
                 let out = if flags.contains('g') {
-                    regex.regex.replace_all(args[0].unwrap_str(), replacement.as_str())
+                    regex
+                        .regex
+                        .replace_all(args[0].unwrap_str(), replacement.as_str())
                 } else {
-                    regex.regex.replace(args[0].unwrap_str(), replacement.as_str())
+                    regex
+                        .regex
+                        .replace(args[0].unwrap_str(), replacement.as_str())
                 };
                 Datum::String(arena.push_string(&out))
             }
@@ -1394,7 +1741,10 @@ impl VariadicFunc {
                     None => Datum::Null,
                     Some(caps) => {
                         let groups: Vec<Option<String>> = if caps.len() > 1 {
-                            caps.iter().skip(1).map(|m| m.map(|m| m.as_str().to_string())).collect()
+                            caps.iter()
+                                .skip(1)
+                                .map(|m| m.map(|m| m.as_str().to_string()))
+                                .collect()
                         } else {
                             vec![caps.get(0).map(|m| m.as_str().to_string())]
                         };
@@ -1410,24 +1760,41 @@ impl VariadicFunc {
                 }
             }
             MakeDate => {
-                let (y, m, d) = (args[0].unwrap_int32(), args[1].unwrap_int32(), args[2].unwrap_int32());
+                let (y, m, d) = (
+                    args[0].unwrap_int32(),
+                    args[1].unwrap_int32(),
+                    args[2].unwrap_int32(),
+                );
                 Datum::Date(make_date(y, m, d)?)
             }
             MakeTimestamp => {
-                let (y, m, d) = (args[0].unwrap_int32(), args[1].unwrap_int32(), args[2].unwrap_int32());
+                let (y, m, d) = (
+                    args[0].unwrap_int32(),
+                    args[1].unwrap_int32(),
+                    args[2].unwrap_int32(),
+                );
                 let (h, min) = (args[3].unwrap_int32(), args[4].unwrap_int32());
                 let sec = args[5].unwrap_float64();
                 let date = make_date(y, m, d)?;
                 if !(0..24).contains(&h) || !(0..60).contains(&min) || !(0.0..60.0).contains(&sec) {
-                    return Err(EvalError::DateTimeOutOfRange("date/time field value".into()));
+                    return Err(EvalError::DateTimeOutOfRange(
+                        "date/time field value".into(),
+                    ));
                 }
-                let micros = i64::from(h) * 3_600_000_000 + i64::from(min) * 60_000_000 + (sec * 1e6).round() as i64;
+                let micros = i64::from(h) * 3_600_000_000
+                    + i64::from(min) * 60_000_000
+                    + (sec * 1e6).round() as i64;
                 Datum::Timestamp(DateTime(DateTime::from_date(date).0 + micros))
             }
             ArrayCreate { .. } => arena.make_array(|p| p.extend(args.iter())),
             JsonbBuildArray => {
-                let items: Vec<serde_json::Value> = args.iter().map(crate::scalar::jsonb::datum_to_json).collect();
-                Datum::Jsonb(arena.push_string(&evert_repr::adt::jsonb::to_canonical(&serde_json::Value::Array(items))))
+                let items: Vec<serde_json::Value> = args
+                    .iter()
+                    .map(crate::scalar::jsonb::datum_to_json)
+                    .collect();
+                Datum::Jsonb(arena.push_string(&evert_repr::adt::jsonb::to_canonical(
+                    &serde_json::Value::Array(items),
+                )))
             }
             JsonbBuildObject => {
                 if args.len() % 2 != 0 {
@@ -1438,7 +1805,9 @@ impl VariadicFunc {
                 let mut map = serde_json::Map::new();
                 for pair in args.chunks(2) {
                     if pair[0].is_null() {
-                        return Err(EvalError::InvalidParameterValue("argument 1: key must not be null".into()));
+                        return Err(EvalError::InvalidParameterValue(
+                            "argument 1: key must not be null".into(),
+                        ));
                     }
                     let key = match pair[0] {
                         Datum::String(s) => s.to_string(),
@@ -1446,7 +1815,9 @@ impl VariadicFunc {
                     };
                     map.insert(key, crate::scalar::jsonb::datum_to_json(&pair[1]));
                 }
-                Datum::Jsonb(arena.push_string(&evert_repr::adt::jsonb::to_canonical(&serde_json::Value::Object(map))))
+                Datum::Jsonb(arena.push_string(&evert_repr::adt::jsonb::to_canonical(
+                    &serde_json::Value::Object(map),
+                )))
             }
             And | Or | Coalesce | Greatest | Least | Concat | ConcatWs => {
                 unreachable!("non-strict variadic functions are evaluated in eval")
@@ -1470,13 +1841,14 @@ impl VariadicFunc {
             Coalesce | Greatest | Least => first_known().nullable(all_nullable),
             Concat => ScalarType::String.nullable(false),
             ConcatWs => ScalarType::String.nullable(inputs.first().is_some_and(|t| t.nullable)),
-            Substr | Replace | Lpad | Rpad | SplitPart | Translate | BTrim | LTrim | RTrim | RegexpReplace => {
-                ScalarType::String.nullable(any_nullable)
-            }
+            Substr | Replace | Lpad | Rpad | SplitPart | Translate | BTrim | LTrim | RTrim
+            | RegexpReplace => ScalarType::String.nullable(any_nullable),
             RegexpMatchArray => ScalarType::Array(Box::new(ScalarType::String)).nullable(true),
             MakeDate => ScalarType::Date.nullable(any_nullable),
             MakeTimestamp => ScalarType::Timestamp.nullable(any_nullable),
-            ArrayCreate { elem_type } => ScalarType::Array(Box::new(elem_type.clone())).nullable(false),
+            ArrayCreate { elem_type } => {
+                ScalarType::Array(Box::new(elem_type.clone())).nullable(false)
+            }
             JsonbBuildArray | JsonbBuildObject => ScalarType::Jsonb.nullable(false),
         }
     }
