@@ -57,10 +57,15 @@ impl ComputeController {
         let mut config = timely::Config::process(workers);
         // Let arrangements merge their batches while the worker is otherwise idle, so that
         // compaction happens without waiting for new data.
-        differential_dataflow::configure(&mut config.worker, &differential_dataflow::Config::default().idle_merge_effort(Some(1000)));
+        differential_dataflow::configure(
+            &mut config.worker,
+            &differential_dataflow::Config::default().idle_merge_effort(Some(1000)),
+        );
         let guards = timely::execute(config, move |worker| {
             let index = worker.index();
-            let receiver = receivers.lock().expect("receivers lock")[index].take().expect("one receiver per worker");
+            let receiver = receivers.lock().expect("receivers lock")[index]
+                .take()
+                .expect("one receiver per worker");
             thread_tx
                 .lock()
                 .expect("thread channel lock")
@@ -69,7 +74,9 @@ impl ComputeController {
             crate::worker::run(worker, receiver);
         })?;
 
-        let mut threads: Vec<(usize, Thread)> = (0..workers).map(|_| thread_rx.recv().expect("worker thread")).collect();
+        let mut threads: Vec<(usize, Thread)> = (0..workers)
+            .map(|_| thread_rx.recv().expect("worker thread"))
+            .collect();
         threads.sort_by_key(|(i, _)| *i);
         Ok(Arc::new(ComputeController {
             senders: Mutex::new(senders),
@@ -111,15 +118,23 @@ impl ComputeController {
             response: tx,
         })));
         // If the caller stops waiting (the client went away), withdraw the peek.
-        let mut guard = CancelOnDrop { controller: self, uuid, armed: true };
+        let mut guard = CancelOnDrop {
+            controller: self,
+            uuid,
+            armed: true,
+        };
         let mut rows = Vec::new();
         let mut failure = None;
         for _ in 0..self.workers {
             match rx.recv().await {
                 Some((_, PeekResponse::Rows(r))) => rows.extend(r),
                 Some((_, PeekResponse::Error(e))) => failure = failure.or(Some(PeekError::Eval(e))),
-                Some((_, PeekResponse::Failed(m))) => failure = failure.or(Some(PeekError::Failed(m))),
-                Some((_, PeekResponse::Canceled)) | None => failure = failure.or(Some(PeekError::Canceled)),
+                Some((_, PeekResponse::Failed(m))) => {
+                    failure = failure.or(Some(PeekError::Failed(m)))
+                }
+                Some((_, PeekResponse::Canceled)) | None => {
+                    failure = failure.or(Some(PeekError::Canceled))
+                }
             }
         }
         guard.armed = false;
@@ -133,8 +148,12 @@ impl ComputeController {
     /// collection is complete or unknown.
     pub async fn frontiers(&self, ids: Vec<GlobalId>) -> Vec<(GlobalId, Option<Timestamp>)> {
         let (tx, mut rx) = tokio_mpsc::unbounded_channel();
-        self.send(ComputeCommand::ReportFrontiers { ids: ids.clone(), response: tx });
-        let mut result: Vec<(GlobalId, Option<Timestamp>)> = ids.iter().map(|id| (*id, None)).collect();
+        self.send(ComputeCommand::ReportFrontiers {
+            ids: ids.clone(),
+            response: tx,
+        });
+        let mut result: Vec<(GlobalId, Option<Timestamp>)> =
+            ids.iter().map(|id| (*id, None)).collect();
         for _ in 0..self.workers {
             if let Some((_, reported)) = rx.recv().await {
                 for ((_, acc), (_, upper)) in result.iter_mut().zip(reported) {
@@ -167,10 +186,27 @@ struct CancelOnDrop<'a> {
     armed: bool,
 }
 
+impl Drop for ComputeController {
+    /// Closes the command channels and wakes the workers so they see it and exit; only then
+    /// are their threads joined (a parked worker would otherwise never notice).
+    fn drop(&mut self) {
+        if let Ok(mut senders) = self.senders.lock() {
+            senders.clear();
+        }
+        for thread in &self.threads {
+            thread.unpark();
+        }
+        if let Ok(mut guards) = self.guards.lock() {
+            drop(guards.take());
+        }
+    }
+}
+
 impl Drop for CancelOnDrop<'_> {
     fn drop(&mut self) {
         if self.armed {
-            self.controller.send(ComputeCommand::CancelPeek { uuid: self.uuid });
+            self.controller
+                .send(ComputeCommand::CancelPeek { uuid: self.uuid });
         }
     }
 }
