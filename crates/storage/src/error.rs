@@ -55,6 +55,12 @@ pub enum StorageError {
     /// trusted, so the log must be reopened (which recovers from what is on disk).
     #[error("the log must be reopened: an earlier write failed part-way")]
     Poisoned,
+    /// Another process (or another open log in this process) holds the data directory.
+    #[error("data directory {0} is in use by another evert process")]
+    Locked(PathBuf),
+    /// The log was closed (the server is shutting down).
+    #[error("the log is closed")]
+    Closed,
     /// A crash injected by a test through [`crate::Log::inject_crash`].
     #[doc(hidden)]
     #[error("simulated crash at {0:?}")]

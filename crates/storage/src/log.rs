@@ -103,8 +103,15 @@ pub struct Log {
     /// be mistaken for a live one.
     pub(crate) next_file_number: u64,
     pub(crate) poisoned: bool,
+    /// Set by [`Log::close`]: every later operation is refused.
+    pub(crate) closed: bool,
+    /// Held open while the log is: the exclusive lock on the directory.
+    pub(crate) lock: Option<std::fs::File>,
     pub(crate) crash_point: Option<CrashPoint>,
 }
+
+/// The file whose exclusive lock marks a data directory as in use.
+pub(crate) const LOCK_FILE: &str = "LOCK";
 
 impl Log {
     /// Opens or creates the data directory and recovers its state.
@@ -271,7 +278,22 @@ impl Log {
         self.manifest_rewrite_bytes = bytes;
     }
 
+    /// Ends this handle's use of the directory: later operations fail with
+    /// [`StorageError::Closed`], and the directory lock is released so that another server
+    /// may open it. Everything committed before stays committed.
+    pub fn close(&mut self) {
+        self.closed = true;
+        self.lock = None;
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     pub(crate) fn check_usable(&self) -> Result<(), StorageError> {
+        if self.closed {
+            return Err(StorageError::Closed);
+        }
         if self.poisoned {
             return Err(StorageError::Poisoned);
         }

@@ -43,6 +43,7 @@ struct Truncation {
 pub(crate) fn open(config: LogConfig) -> Result<(Log, Recovered), StorageError> {
     let root = config.dir.clone();
     fsutil::ensure_dir(&root)?;
+    let lock = lock_directory(&root)?;
     let manifest_path = root.join(MANIFEST_FILE);
     let collections_dir = root.join(COLLECTIONS_DIR);
     let mut repairs = Vec::new();
@@ -104,9 +105,29 @@ pub(crate) fn open(config: LogConfig) -> Result<(Log, Recovered), StorageError> 
         update_counts,
         next_file_number,
         poisoned: false,
+        closed: false,
+        lock: Some(lock),
         crash_point: None,
     };
     Ok((log, recovered))
+}
+
+/// Takes an exclusive lock on the directory's `LOCK` file, so that a second process (or a
+/// second server in one process) cannot open the same log and rewrite it underneath the first.
+/// The operating system releases the lock when the file is closed, also when the process dies.
+fn lock_directory(root: &std::path::Path) -> Result<std::fs::File, StorageError> {
+    let path = root.join(crate::log::LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(StorageError::io("open lock file", &path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StorageError::Locked(root.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(StorageError::io("lock", &path)(e)),
+    }
 }
 
 type Recovery = (
