@@ -30,7 +30,12 @@ const BUILTINS: &[Builtin] = &[
         id: 100,
         schema: "information_schema",
         name: "tables",
-        columns: &[col("table_catalog", TEXT), col("table_schema", TEXT), col("table_name", TEXT), col("table_type", TEXT)],
+        columns: &[
+            col("table_catalog", TEXT),
+            col("table_schema", TEXT),
+            col("table_name", TEXT),
+            col("table_type", TEXT),
+        ],
     },
     Builtin {
         id: 101,
@@ -47,44 +52,90 @@ const BUILTINS: &[Builtin] = &[
             col("column_default", TEXT),
         ],
     },
-    Builtin { id: 102, schema: "information_schema", name: "schemata", columns: &[col("catalog_name", TEXT), col("schema_name", TEXT)] },
+    Builtin {
+        id: 102,
+        schema: "information_schema",
+        name: "schemata",
+        columns: &[col("catalog_name", TEXT), col("schema_name", TEXT)],
+    },
     Builtin {
         id: 103,
         schema: "pg_catalog",
         name: "pg_tables",
-        columns: &[col("schemaname", TEXT), col("tablename", TEXT), col("tableowner", TEXT), col("hasindexes", BOOL)],
+        columns: &[
+            col("schemaname", TEXT),
+            col("tablename", TEXT),
+            col("tableowner", TEXT),
+            col("hasindexes", BOOL),
+        ],
     },
     Builtin {
         id: 104,
         schema: "pg_catalog",
         name: "pg_views",
-        columns: &[col("schemaname", TEXT), col("viewname", TEXT), col("viewowner", TEXT), col("definition", TEXT)],
+        columns: &[
+            col("schemaname", TEXT),
+            col("viewname", TEXT),
+            col("viewowner", TEXT),
+            col("definition", TEXT),
+        ],
     },
     Builtin {
         id: 105,
         schema: "pg_catalog",
         name: "pg_matviews",
-        columns: &[col("schemaname", TEXT), col("matviewname", TEXT), col("matviewowner", TEXT), col("definition", TEXT)],
+        columns: &[
+            col("schemaname", TEXT),
+            col("matviewname", TEXT),
+            col("matviewowner", TEXT),
+            col("definition", TEXT),
+        ],
     },
     Builtin {
         id: 106,
         schema: "pg_catalog",
         name: "pg_indexes",
-        columns: &[col("schemaname", TEXT), col("tablename", TEXT), col("indexname", TEXT), col("indexdef", TEXT)],
+        columns: &[
+            col("schemaname", TEXT),
+            col("tablename", TEXT),
+            col("indexname", TEXT),
+            col("indexdef", TEXT),
+        ],
     },
-    Builtin { id: 107, schema: "pg_catalog", name: "pg_namespace", columns: &[col("oid", OID), col("nspname", TEXT)] },
-    Builtin { id: 108, schema: "pg_catalog", name: "pg_database", columns: &[col("oid", OID), col("datname", TEXT)] },
+    Builtin {
+        id: 107,
+        schema: "pg_catalog",
+        name: "pg_namespace",
+        columns: &[col("oid", OID), col("nspname", TEXT)],
+    },
+    Builtin {
+        id: 108,
+        schema: "pg_catalog",
+        name: "pg_database",
+        columns: &[col("oid", OID), col("datname", TEXT)],
+    },
     Builtin {
         id: 109,
         schema: "pg_catalog",
         name: "pg_type",
-        columns: &[col("oid", OID), col("typname", TEXT), col("typlen", INT), col("typtype", TEXT)],
+        columns: &[
+            col("oid", OID),
+            col("typname", TEXT),
+            col("typlen", INT),
+            col("typtype", TEXT),
+        ],
     },
     Builtin {
         id: 110,
         schema: "mz_catalog",
         name: "mz_objects",
-        columns: &[col("id", TEXT), col("schema_name", TEXT), col("name", TEXT), col("type", TEXT), col("create_sql", TEXT)],
+        columns: &[
+            col("id", TEXT),
+            col("schema_name", TEXT),
+            col("name", TEXT),
+            col("type", TEXT),
+            col("create_sql", TEXT),
+        ],
     },
 ];
 
@@ -115,10 +166,13 @@ pub fn resolve(parts: &[String]) -> Option<CatalogRelation> {
     };
     BUILTINS
         .iter()
-        .find(|b| b.name == name && match schema {
-            Some(s) => s == b.schema,
-            // Unqualified names find pg_catalog (always on PostgreSQL's search path) and mz_catalog.
-            None => b.schema == "pg_catalog" || b.schema == "mz_catalog",
+        .find(|b| {
+            b.name == name
+                && match schema {
+                    Some(s) => s == b.schema,
+                    // Unqualified names find pg_catalog (always on PostgreSQL's search path) and mz_catalog.
+                    None => b.schema == "pg_catalog" || b.schema == "mz_catalog",
+                }
         })
         .map(relation)
 }
@@ -143,7 +197,9 @@ fn text_row(values: &[Option<String>]) -> Row {
 
 /// The current contents of a built-in relation.
 pub fn contents(id: GlobalId, catalog: &Catalog, database: &str) -> Vec<Row> {
-    let GlobalId::System(n) = id else { return vec![] };
+    let GlobalId::System(n) = id else {
+        return vec![];
+    };
     let user = "evert".to_string();
     let s = |x: &str| Some(x.to_string());
     let mut rows = Vec::new();
@@ -155,7 +211,12 @@ pub fn contents(id: GlobalId, catalog: &Catalog, database: &str) -> Vec<Row> {
                     ItemKind::View | ItemKind::MaterializedView => "VIEW",
                     ItemKind::Index => continue,
                 };
-                rows.push(text_row(&[s(database), s(&item.durable.schema), s(item.name()), s(kind)]));
+                rows.push(text_row(&[
+                    s(database),
+                    s(&item.durable.schema),
+                    s(item.name()),
+                    s(kind),
+                ]));
             }
         }
         101 => {
@@ -185,7 +246,12 @@ pub fn contents(id: GlobalId, catalog: &Catalog, database: &str) -> Vec<Row> {
             }
         }
         102 => {
-            for schema in [DEFAULT_SCHEMA, "pg_catalog", "information_schema", "mz_catalog"] {
+            for schema in [
+                DEFAULT_SCHEMA,
+                "pg_catalog",
+                "information_schema",
+                "mz_catalog",
+            ] {
                 rows.push(text_row(&[s(database), s(schema)]));
             }
         }
@@ -201,22 +267,49 @@ pub fn contents(id: GlobalId, catalog: &Catalog, database: &str) -> Vec<Row> {
             }
         }
         104 | 105 => {
-            let kind = if n == 104 { ItemKind::View } else { ItemKind::MaterializedView };
+            let kind = if n == 104 {
+                ItemKind::View
+            } else {
+                ItemKind::MaterializedView
+            };
             for item in catalog.items().filter(|i| i.kind() == kind) {
-                let definition = item.durable.create_sql.split_once(" AS ").map(|(_, q)| q.to_string()).unwrap_or_default();
-                rows.push(text_row(&[s(&item.durable.schema), s(item.name()), s(&user), Some(definition)]));
+                let definition = item
+                    .durable
+                    .create_sql
+                    .split_once(" AS ")
+                    .map(|(_, q)| q.to_string())
+                    .unwrap_or_default();
+                rows.push(text_row(&[
+                    s(&item.durable.schema),
+                    s(item.name()),
+                    s(&user),
+                    Some(definition),
+                ]));
             }
         }
         106 => {
             for item in catalog.items() {
                 if let ItemDetails::Index { on, .. } = &item.details {
-                    let table = catalog.get(*on).map(|t| t.name().to_string()).unwrap_or_default();
-                    rows.push(text_row(&[s(&item.durable.schema), Some(table), s(item.name()), s(&item.durable.create_sql)]));
+                    let table = catalog
+                        .get(*on)
+                        .map(|t| t.name().to_string())
+                        .unwrap_or_default();
+                    rows.push(text_row(&[
+                        s(&item.durable.schema),
+                        Some(table),
+                        s(item.name()),
+                        s(&item.durable.create_sql),
+                    ]));
                 }
             }
         }
         107 => {
-            for (oid, name) in [(11i64, "pg_catalog"), (2200, DEFAULT_SCHEMA), (13000, "information_schema"), (16000, "mz_catalog")] {
+            for (oid, name) in [
+                (11i64, "pg_catalog"),
+                (2200, DEFAULT_SCHEMA),
+                (13000, "information_schema"),
+                (16000, "mz_catalog"),
+            ] {
                 rows.push(Row::pack([Datum::Int64(oid), Datum::String(name)]));
             }
         }

@@ -60,7 +60,9 @@ impl DurableItem {
 
     pub fn from_row(row: &Row) -> Result<DurableItem, String> {
         match row.unpack_first() {
-            Datum::String(s) => serde_json::from_str(s).map_err(|e| format!("unreadable catalog entry: {e}")),
+            Datum::String(s) => {
+                serde_json::from_str(s).map_err(|e| format!("unreadable catalog entry: {e}"))
+            }
             other => Err(format!("unexpected catalog entry {other:?}")),
         }
     }
@@ -71,9 +73,17 @@ impl DurableItem {
 pub enum ItemDetails {
     Table(TableDetails),
     /// A view's plan (optimizable MIR over other catalog items).
-    View { expr: MirRelationExpr },
-    MaterializedView { expr: MirRelationExpr },
-    Index { on: GlobalId, keys: Vec<MirScalarExpr>, key_text: Vec<String> },
+    View {
+        expr: MirRelationExpr,
+    },
+    MaterializedView {
+        expr: MirRelationExpr,
+    },
+    Index {
+        on: GlobalId,
+        keys: Vec<MirScalarExpr>,
+        key_text: Vec<String>,
+    },
     Source(SourceDetails),
 }
 
@@ -136,7 +146,11 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn new() -> Catalog {
-        Catalog { items: BTreeMap::new(), by_name: BTreeMap::new(), next_user_id: 1 }
+        Catalog {
+            items: BTreeMap::new(),
+            by_name: BTreeMap::new(),
+            next_user_id: 1,
+        }
     }
 
     pub fn allocate_id(&mut self) -> GlobalId {
@@ -149,13 +163,17 @@ impl Catalog {
         if let GlobalId::User(n) = item.id() {
             self.next_user_id = self.next_user_id.max(n + 1);
         }
-        self.by_name.insert((item.durable.schema.clone(), item.durable.name.clone()), item.id());
+        self.by_name.insert(
+            (item.durable.schema.clone(), item.durable.name.clone()),
+            item.id(),
+        );
         self.items.insert(item.id(), item);
     }
 
     pub fn remove(&mut self, id: GlobalId) -> Option<CatalogItem> {
         let item = self.items.remove(&id)?;
-        self.by_name.remove(&(item.durable.schema.clone(), item.durable.name.clone()));
+        self.by_name
+            .remove(&(item.durable.schema.clone(), item.durable.name.clone()));
         Some(item)
     }
 
@@ -184,12 +202,18 @@ impl Catalog {
     }
 
     pub fn name_taken(&self, schema: &str, name: &str) -> Option<&CatalogItem> {
-        self.by_name.get(&(schema.to_string(), name.to_string())).and_then(|id| self.items.get(id))
+        self.by_name
+            .get(&(schema.to_string(), name.to_string()))
+            .and_then(|id| self.items.get(id))
     }
 
     /// Items that use `id` directly.
     pub fn dependents(&self, id: GlobalId) -> Vec<GlobalId> {
-        self.items.values().filter(|i| i.uses.contains(&id)).map(|i| i.id()).collect()
+        self.items
+            .values()
+            .filter(|i| i.uses.contains(&id))
+            .map(|i| i.id())
+            .collect()
     }
 
     /// `id` and everything depending on it, transitively, dependents last.
@@ -218,7 +242,10 @@ impl Catalog {
 
     /// A read-only view for the planner, for a session connected to `database`.
     pub fn for_session<'a>(&'a self, database: &'a str) -> SessionCatalogView<'a> {
-        SessionCatalogView { catalog: self, database }
+        SessionCatalogView {
+            catalog: self,
+            database,
+        }
     }
 }
 

@@ -50,6 +50,15 @@ pub struct Committer {
     tx: mpsc::UnboundedSender<Message>,
 }
 
+/// Lets the committer begin (see [`Committer::start`]).
+pub struct CommitterStart(oneshot::Sender<()>);
+
+impl CommitterStart {
+    pub fn go(self) {
+        let _ = self.0.send(());
+    }
+}
+
 /// Collections without dataflow inputs (the catalog) are written to the log only.
 pub type HasInput = Arc<dyn Fn(GlobalId) -> bool + Send + Sync>;
 
@@ -61,23 +70,36 @@ impl Committer {
         tick: Duration,
         has_input: HasInput,
         stats: Arc<crate::metrics::Metrics>,
-    ) -> Committer {
+        grown: mpsc::UnboundedSender<GlobalId>,
+    ) -> (Committer, CommitterStart) {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(rx, storage, compute, oracle, tick, has_input, stats));
-        Committer { tx }
+        let (go, gate) = oneshot::channel();
+        tokio::spawn(async move {
+            // Until recovery has replayed the log into the dataflows, the clock must not move:
+            // an input advanced by a tick before its replay would place the recovered updates
+            // after the timestamp that reads use.
+            if gate.await.is_ok() {
+                run(rx, storage, compute, oracle, tick, has_input, stats, grown).await;
+            }
+        });
+        (Committer { tx }, CommitterStart(go))
     }
 
     /// Commits `batches` durably at a new timestamp and returns it.
     pub async fn write(&self, batches: Batches) -> Result<Timestamp, AdapterError> {
         let (respond, rx) = oneshot::channel();
-        self.tx.send(Message::Write(WriteRequest { batches, respond })).map_err(|_| AdapterError::ShuttingDown)?;
+        self.tx
+            .send(Message::Write(WriteRequest { batches, respond }))
+            .map_err(|_| AdapterError::ShuttingDown)?;
         rx.await.map_err(|_| AdapterError::ShuttingDown)?
     }
 
     /// Waits until every write queued before this call has been applied.
     pub async fn barrier(&self) -> Result<(), AdapterError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Message::Barrier(tx)).map_err(|_| AdapterError::ShuttingDown)?;
+        self.tx
+            .send(Message::Barrier(tx))
+            .map_err(|_| AdapterError::ShuttingDown)?;
         rx.await.map_err(|_| AdapterError::ShuttingDown)
     }
 }
@@ -90,6 +112,7 @@ async fn run(
     tick: Duration,
     has_input: HasInput,
     stats: Arc<crate::metrics::Metrics>,
+    grown: mpsc::UnboundedSender<GlobalId>,
 ) {
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -117,7 +140,10 @@ async fn run(
             }
         }
         if !group.is_empty() {
-            commit_group(group, &storage, &compute, &oracle, &has_input, &stats).await;
+            commit_group(
+                group, &storage, &compute, &oracle, &has_input, &stats, &grown,
+            )
+            .await;
             interval.reset();
         }
         for b in barriers {
@@ -134,6 +160,7 @@ async fn commit_group(
     oracle: &Arc<TimestampOracle>,
     has_input: &HasInput,
     stats: &Arc<crate::metrics::Metrics>,
+    grown: &mpsc::UnboundedSender<GlobalId>,
 ) {
     // One batch per collection for the whole group.
     let mut merged: BTreeMap<GlobalId, Vec<(Row, Diff)>> = BTreeMap::new();
@@ -141,7 +168,10 @@ async fn commit_group(
     for request in &group {
         for (id, updates) in &request.batches {
             rows += updates.len() as u64;
-            merged.entry(*id).or_default().extend(updates.iter().cloned());
+            merged
+                .entry(*id)
+                .or_default()
+                .extend(updates.iter().cloned());
         }
     }
     let batches: Vec<(GlobalId, Vec<(Row, Diff)>)> = merged.into_iter().collect();
@@ -150,7 +180,9 @@ async fn commit_group(
     let to_commit = batches.clone();
     let started = std::time::Instant::now();
     let result = tokio::task::spawn_blocking(move || {
-        let mut log = log.lock().map_err(|_| AdapterError::internal("storage lock poisoned"))?;
+        let mut log = log
+            .lock()
+            .map_err(|_| AdapterError::internal("storage lock poisoned"))?;
         log.commit(ts, &to_commit).map_err(AdapterError::from)
     })
     .await
@@ -158,12 +190,22 @@ async fn commit_group(
     stats.record_commit(group.len() as u64, rows, started.elapsed());
     match result {
         Ok(()) => {
+            // Tell the log compactor which collections grew.
+            for (id, _) in &batches {
+                let _ = grown.send(*id);
+            }
             let inputs: Vec<InputBatch> = batches
                 .into_iter()
                 .filter(|(id, _)| has_input(*id))
-                .map(|(id, updates)| InputBatch { id, updates: updates.into_iter().map(|(r, d)| (r, ts, d)).collect() })
+                .map(|(id, updates)| InputBatch {
+                    id,
+                    updates: updates.into_iter().map(|(r, d)| (r, ts, d)).collect(),
+                })
                 .collect();
-            compute.send(ComputeCommand::Append { batches: Arc::new(inputs), advance_to: ts + 1 });
+            compute.send(ComputeCommand::Append {
+                batches: Arc::new(inputs),
+                advance_to: ts + 1,
+            });
             oracle.set_applied(ts);
             for request in group {
                 let _ = request.respond.send(Ok(ts));
@@ -173,7 +215,9 @@ async fn commit_group(
             error!(error = %e, "commit failed; the writes in this group were not acknowledged");
             let message = e.to_string();
             for request in group {
-                let _ = request.respond.send(Err(AdapterError::internal(format!("write failed: {message}"))));
+                let _ = request.respond.send(Err(AdapterError::internal(format!(
+                    "write failed: {message}"
+                ))));
             }
         }
     }

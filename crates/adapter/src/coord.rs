@@ -16,13 +16,15 @@ use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use evert_compute::{ComputeCommand, ComputeController, DataflowDescription, DataflowExport, InputBatch};
+use evert_compute::{
+    ComputeCommand, ComputeController, DataflowDescription, DataflowExport, InputBatch,
+};
 use evert_expr::{Id, MirRelationExpr};
 use evert_repr::{GlobalId, Timestamp};
 use evert_sql::parse::{ParsedStatement, Statement};
 use evert_storage::{Log, LogConfig};
 use tokio::sync::RwLock as AsyncRwLock;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::catalog::{Catalog, CatalogItem, DurableItem, ItemDetails, ItemKind, CATALOG_ID};
 use crate::committer::Committer;
@@ -40,11 +42,22 @@ pub struct AdapterConfig {
     pub tick: Duration,
     /// How much history arrangements keep by default (for AS OF).
     pub retain_history: Duration,
+    /// How often the log is checked for collections worth compacting.
+    pub log_compaction_interval: Duration,
+    /// A collection's log is not compacted below this size.
+    pub log_compaction_min_bytes: u64,
 }
 
 impl AdapterConfig {
     pub fn new(data_dir: impl Into<PathBuf>, workers: usize) -> AdapterConfig {
-        AdapterConfig { data_dir: data_dir.into(), workers, tick: Duration::from_millis(1000), retain_history: Duration::from_secs(1) }
+        AdapterConfig {
+            data_dir: data_dir.into(),
+            workers,
+            tick: Duration::from_millis(1000),
+            retain_history: Duration::from_secs(1),
+            log_compaction_interval: Duration::from_secs(5),
+            log_compaction_min_bytes: crate::LOG_COMPACTION_MIN_BYTES,
+        }
     }
 }
 
@@ -77,7 +90,10 @@ impl Adapter {
     /// log describes.
     pub async fn start(config: AdapterConfig) -> Result<Adapter, AdapterError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            AdapterError::internal(format!("cannot create data directory {}: {e}", config.data_dir.display()))
+            AdapterError::internal(format!(
+                "cannot create data directory {}: {e}",
+                config.data_dir.display()
+            ))
         })?;
         let started = std::time::Instant::now();
         let log_config = LogConfig::new(config.data_dir.join("log"));
@@ -111,13 +127,25 @@ impl Adapter {
         }
         items.sort_by_key(|i| i.id);
 
-        let catalog_ids: std::collections::BTreeSet<GlobalId> = items.iter().map(|i| i.id).collect();
-        let has_input_ids: Arc<RwLock<std::collections::BTreeSet<GlobalId>>> = Arc::new(RwLock::new(Default::default()));
+        let catalog_ids: std::collections::BTreeSet<GlobalId> =
+            items.iter().map(|i| i.id).collect();
+        let has_input_ids: Arc<RwLock<std::collections::BTreeSet<GlobalId>>> =
+            Arc::new(RwLock::new(Default::default()));
         let has_input = {
             let ids = Arc::clone(&has_input_ids);
-            Arc::new(move |id: GlobalId| ids.read().map(|s| s.contains(&id)).unwrap_or(false)) as crate::committer::HasInput
+            Arc::new(move |id: GlobalId| ids.read().map(|s| s.contains(&id)).unwrap_or(false))
+                as crate::committer::HasInput
         };
-        let committer = Committer::start(Arc::clone(&storage), Arc::clone(&compute), Arc::clone(&oracle), config.tick, has_input, Arc::clone(&metrics));
+        let (grown_tx, grown_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (committer, committer_start) = Committer::start(
+            Arc::clone(&storage),
+            Arc::clone(&compute),
+            Arc::clone(&oracle),
+            config.tick,
+            has_input,
+            Arc::clone(&metrics),
+            grown_tx,
+        );
         let adapter = Adapter {
             inner: Arc::new(Inner {
                 catalog: RwLock::new(Arc::new(Catalog::new())),
@@ -139,15 +167,25 @@ impl Adapter {
         // Rebuild: tables (with their data) first, then everything else in id order.
         let mut rows_replayed = 0usize;
         let mut catalog = Catalog::new();
-        for item in items.iter().filter(|i| matches!(i.kind, ItemKind::Table | ItemKind::Source)) {
+        for item in items
+            .iter()
+            .filter(|i| matches!(i.kind, ItemKind::Table | ItemKind::Source))
+        {
             let built = adapter.build_item(&catalog, item, 0).await?;
             adapter.install_input(item.id);
             adapter.install_dataflow(&catalog, &built)?;
+            let mut built = built;
             if let Some(c) = recovered.collections.get(&item.id) {
                 rows_replayed += c.updates.len();
+                info!(collection = %item.id, name = %item.name, rows = c.updates.len(), since = c.since, "replaying collection");
+                // History before the log's since was consolidated away: it cannot be read.
+                built.since = c.since;
                 if !c.updates.is_empty() {
                     adapter.inner.compute.send(ComputeCommand::Append {
-                        batches: Arc::new(vec![InputBatch { id: item.id, updates: c.updates.clone() }]),
+                        batches: Arc::new(vec![InputBatch {
+                            id: item.id,
+                            updates: c.updates.clone(),
+                        }]),
                         advance_to: 0,
                     });
                 }
@@ -155,8 +193,14 @@ impl Adapter {
             catalog.insert(built);
         }
         let upper = adapter.inner.oracle.applied();
-        adapter.inner.compute.send(ComputeCommand::AdvanceInputs { to: upper + 1 });
-        for item in items.iter().filter(|i| !matches!(i.kind, ItemKind::Table | ItemKind::Source)) {
+        adapter
+            .inner
+            .compute
+            .send(ComputeCommand::AdvanceInputs { to: upper + 1 });
+        for item in items
+            .iter()
+            .filter(|i| !matches!(i.kind, ItemKind::Table | ItemKind::Source))
+        {
             let built = adapter.build_item(&catalog, item, upper).await?;
             adapter.install_dataflow(&catalog, &built)?;
             catalog.insert(built);
@@ -172,13 +216,22 @@ impl Adapter {
             .filter(|id| *id != CATALOG_ID && !catalog_ids.contains(id))
             .collect();
         if !orphans.is_empty() {
-            let mut log = adapter.inner.storage.lock().map_err(|_| AdapterError::internal("storage lock poisoned"))?;
+            let mut log = adapter
+                .inner
+                .storage
+                .lock()
+                .map_err(|_| AdapterError::internal("storage lock poisoned"))?;
             for id in orphans {
                 warn!(collection = %id, "dropping a collection with no catalog entry");
                 log.drop_collection(id)?;
             }
         }
         let elapsed = started.elapsed();
+        adapter
+            .inner
+            .metrics
+            .rows_replayed
+            .store(rows_replayed as u64, Ordering::Relaxed);
         info!(
             items = items.len(),
             rows_replayed,
@@ -186,13 +239,24 @@ impl Adapter {
             rows_per_second = (rows_replayed as f64 / elapsed.as_secs_f64().max(1e-9)) as u64,
             "catalog and logs replayed"
         );
+        committer_start.go();
         adapter.spawn_compaction_task();
+        adapter.spawn_log_compaction_task(grown_rx);
         Ok(adapter)
     }
 
     /// Stops the workers. Acknowledged writes are already durable.
     pub async fn shutdown(&self) {
         let _ = self.inner.committer.barrier().await;
+        // Waits for a compaction in progress (it holds the lock), then refuses every later
+        // operation and releases the directory lock, so the directory can be reopened.
+        let storage = Arc::clone(&self.inner.storage);
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Ok(mut log) = storage.lock() {
+                log.close();
+            }
+        })
+        .await;
         self.inner.compute.shutdown();
     }
 
@@ -210,12 +274,22 @@ impl Adapter {
 
     pub(crate) fn install_input(&self, id: GlobalId) {
         let arity = 0;
-        self.inner.compute.send(ComputeCommand::CreateInput { id, arity });
-        self.inner.input_ids.write().expect("input ids lock").insert(id);
+        self.inner
+            .compute
+            .send(ComputeCommand::CreateInput { id, arity });
+        self.inner
+            .input_ids
+            .write()
+            .expect("input ids lock")
+            .insert(id);
     }
 
     pub(crate) fn remove_input(&self, id: GlobalId) {
-        self.inner.input_ids.write().expect("input ids lock").remove(&id);
+        self.inner
+            .input_ids
+            .write()
+            .expect("input ids lock")
+            .remove(&id);
     }
 
     /// Opens a session for a new connection.
@@ -228,8 +302,15 @@ impl Adapter {
             .wrapping_mul(31)
             .wrapping_add(conn_id as i32);
         let session = Session::new(conn_id, secret, user, database);
-        self.inner.sessions.lock().expect("sessions lock").insert(conn_id, (secret, Arc::clone(&session.cancel)));
-        self.inner.metrics.connections.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .sessions
+            .lock()
+            .expect("sessions lock")
+            .insert(conn_id, (secret, Arc::clone(&session.cancel)));
+        self.inner
+            .metrics
+            .connections
+            .fetch_add(1, Ordering::Relaxed);
         session
     }
 
@@ -237,14 +318,27 @@ impl Adapter {
     pub fn end_session(&self, session: &mut Session) {
         session.cursors.clear();
         session.transaction = crate::session::TransactionStatus::Idle;
-        self.inner.sessions.lock().expect("sessions lock").remove(&session.conn_id);
-        self.inner.metrics.connections.fetch_sub(1, Ordering::Relaxed);
+        self.inner
+            .sessions
+            .lock()
+            .expect("sessions lock")
+            .remove(&session.conn_id);
+        self.inner
+            .metrics
+            .connections
+            .fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Handles a cancel request: interrupts the statement running on `conn_id` if the
     /// secret matches.
     pub fn cancel(&self, conn_id: u32, secret: i32) {
-        if let Some((s, cancel)) = self.inner.sessions.lock().expect("sessions lock").get(&conn_id) {
+        if let Some((s, cancel)) = self
+            .inner
+            .sessions
+            .lock()
+            .expect("sessions lock")
+            .get(&conn_id)
+        {
             if *s == secret {
                 cancel.cancel();
             }
@@ -256,15 +350,26 @@ impl Adapter {
     }
 
     /// Executes one statement.
-    pub async fn execute(&self, session: &mut Session, stmt: &ParsedStatement, params: Option<Vec<(evert_repr::Row, evert_repr::ScalarType)>>) -> Result<ExecuteResponse, AdapterError> {
+    pub async fn execute(
+        &self,
+        session: &mut Session,
+        stmt: &ParsedStatement,
+        params: Option<Vec<(evert_repr::Row, evert_repr::ScalarType)>>,
+    ) -> Result<ExecuteResponse, AdapterError> {
         session.cancel.reset();
-        if matches!(session.transaction, crate::session::TransactionStatus::Failed) && !is_transaction_end(&stmt.stmt) {
+        if matches!(
+            session.transaction,
+            crate::session::TransactionStatus::Failed
+        ) && !is_transaction_end(&stmt.stmt)
+        {
             return Err(AdapterError::Transaction {
                 code: "25P02",
                 message: "current transaction is aborted, commands ignored until end of transaction block".into(),
             });
         }
-        self.inner.metrics.record_statement(statement_kind(&stmt.stmt));
+        self.inner
+            .metrics
+            .record_statement(statement_kind(&stmt.stmt));
         let result = self.sequence(session, stmt, params).await;
         if result.is_err() {
             session.fail_transaction();
@@ -275,39 +380,66 @@ impl Adapter {
     /// Makes an item's compute state: a dataflow for materialized views and indexes, and
     /// for tables with PRIMARY KEY or UNIQUE constraints an arrangement by each key, which
     /// constraint checks look keys up in.
-    pub(crate) fn install_dataflow(&self, catalog: &Catalog, item: &CatalogItem) -> Result<(), AdapterError> {
+    pub(crate) fn install_dataflow(
+        &self,
+        catalog: &Catalog,
+        item: &CatalogItem,
+    ) -> Result<(), AdapterError> {
         match &item.details {
             ItemDetails::Table(details) => {
                 for key in crate::write::constraint_keys(details) {
-                    self.inner.compute.send(ComputeCommand::CreateDataflow(Arc::new(DataflowDescription {
-                        id: item.id(),
-                        debug_name: format!("key of {}", item.name()),
-                        plan: MirRelationExpr::global_get(item.id(), item.desc.typ.clone()),
-                        export: DataflowExport::Index { on: item.id(), key: Some(key) },
-                    })));
+                    self.inner
+                        .compute
+                        .send(ComputeCommand::CreateDataflow(Arc::new(
+                            DataflowDescription {
+                                id: item.id(),
+                                debug_name: format!("key of {}", item.name()),
+                                plan: MirRelationExpr::global_get(item.id(), item.desc.typ.clone()),
+                                export: DataflowExport::Index {
+                                    on: item.id(),
+                                    key: Some(key),
+                                },
+                            },
+                        )));
                 }
             }
             ItemDetails::MaterializedView { expr } => {
                 let plan = self.prepare_maintained(catalog, expr.clone())?;
-                self.inner.compute.send(ComputeCommand::CreateDataflow(Arc::new(DataflowDescription {
-                    id: item.id(),
-                    debug_name: format!("materialized view {}", item.name()),
-                    plan,
-                    export: DataflowExport::Index { on: item.id(), key: None },
-                })));
+                self.inner
+                    .compute
+                    .send(ComputeCommand::CreateDataflow(Arc::new(
+                        DataflowDescription {
+                            id: item.id(),
+                            debug_name: format!("materialized view {}", item.name()),
+                            plan,
+                            export: DataflowExport::Index {
+                                on: item.id(),
+                                key: None,
+                            },
+                        },
+                    )));
             }
             ItemDetails::Index { on, keys, .. } => {
-                let on_item = catalog.get(*on).ok_or_else(|| AdapterError::internal("index on a missing object"))?;
+                let on_item = catalog
+                    .get(*on)
+                    .ok_or_else(|| AdapterError::internal("index on a missing object"))?;
                 let source = match &on_item.details {
                     ItemDetails::View { expr } => self.prepare_maintained(catalog, expr.clone())?,
                     _ => MirRelationExpr::global_get(*on, on_item.desc.typ.clone()),
                 };
-                self.inner.compute.send(ComputeCommand::CreateDataflow(Arc::new(DataflowDescription {
-                    id: item.id(),
-                    debug_name: format!("index {}", item.name()),
-                    plan: source,
-                    export: DataflowExport::Index { on: *on, key: Some(keys.clone()) },
-                })));
+                self.inner
+                    .compute
+                    .send(ComputeCommand::CreateDataflow(Arc::new(
+                        DataflowDescription {
+                            id: item.id(),
+                            debug_name: format!("index {}", item.name()),
+                            plan: source,
+                            export: DataflowExport::Index {
+                                on: *on,
+                                key: Some(keys.clone()),
+                            },
+                        },
+                    )));
             }
             _ => {}
         }
@@ -315,7 +447,11 @@ impl Adapter {
     }
 
     /// Inlines views that have no arrangement of their own, then optimizes.
-    pub(crate) fn prepare_maintained(&self, catalog: &Catalog, expr: MirRelationExpr) -> Result<MirRelationExpr, AdapterError> {
+    pub(crate) fn prepare_maintained(
+        &self,
+        catalog: &Catalog,
+        expr: MirRelationExpr,
+    ) -> Result<MirRelationExpr, AdapterError> {
         let expr = inline_views(catalog, expr, None)?;
         Ok(evert_transform::optimize(expr)?)
     }
@@ -348,12 +484,143 @@ impl Adapter {
                 for item in catalog.items() {
                     if Adapter::is_arranged(&catalog, item.id()) {
                         let retention = crate::ddl::retention_ms(item).unwrap_or(default);
-                        let frontier = adapter.inner.oracle.compaction_frontier(retention).max(item.since);
+                        let frontier = adapter
+                            .inner
+                            .oracle
+                            .compaction_frontier(retention)
+                            .max(item.since);
                         frontiers.push((item.id(), frontier));
                     }
                 }
                 if !frontiers.is_empty() {
-                    adapter.inner.compute.send(ComputeCommand::AllowCompaction { frontiers });
+                    adapter
+                        .inner
+                        .compute
+                        .send(ComputeCommand::AllowCompaction { frontiers });
+                }
+            }
+        });
+    }
+
+    /// Consolidates each collection's log below its since, so that a log stays proportional
+    /// to the live data (plus the history its retention window keeps) rather than to its
+    /// age. The committer reports which collections it appended to; a collection is
+    /// compacted as soon as its log has doubled since its last compaction (at least
+    /// `log_compaction_min_bytes`), which amortizes the cost of rewriting it, and once more
+    /// when it has taken writes and then been quiet for a few intervals, so that history
+    /// leaving the retention window is dropped even when writes stop.
+    fn spawn_log_compaction_task(&self, mut grown: tokio::sync::mpsc::UnboundedReceiver<GlobalId>) {
+        let adapter = self.clone();
+        tokio::spawn(async move {
+            struct State {
+                /// Size right after this collection's last compaction.
+                after_last: u64,
+                /// When it was last written.
+                last_write: std::time::Instant,
+                /// Compacted since its last write fell out of the retention window.
+                settled: bool,
+            }
+            let mut states: BTreeMap<GlobalId, State> = BTreeMap::new();
+            let interval_length = adapter.inner.config.log_compaction_interval;
+            let mut interval = tokio::time::interval(interval_length);
+            loop {
+                let mut touched: std::collections::BTreeSet<GlobalId> =
+                    std::collections::BTreeSet::new();
+                tokio::select! {
+                    _ = interval.tick() => {}
+                    id = grown.recv() => match id {
+                        Some(id) => { touched.insert(id); }
+                        None => break,
+                    },
+                }
+                while let Ok(id) = grown.try_recv() {
+                    touched.insert(id);
+                }
+                if Arc::strong_count(&adapter.inner) <= 1 {
+                    break;
+                }
+                let now = std::time::Instant::now();
+                for id in &touched {
+                    let state = states.entry(*id).or_insert(State {
+                        after_last: 0,
+                        last_write: now,
+                        settled: false,
+                    });
+                    state.last_write = now;
+                    state.settled = false;
+                }
+                let catalog = adapter.catalog();
+                let default = adapter.inner.config.retain_history.as_millis() as u64;
+                let min_bytes = adapter.inner.config.log_compaction_min_bytes;
+                let retention_of = |id: GlobalId| -> Option<u64> {
+                    if id == CATALOG_ID {
+                        return Some(default);
+                    }
+                    let item = catalog.get(id)?;
+                    matches!(item.kind(), ItemKind::Table | ItemKind::Source)
+                        .then(|| crate::ddl::retention_ms(item).unwrap_or(default))
+                };
+                // Sizes of the candidates, read under one short lock.
+                let candidates: Vec<GlobalId> = states.keys().copied().collect();
+                let sizes: Vec<(GlobalId, Option<u64>)> = {
+                    let Ok(log) = adapter.inner.storage.lock() else {
+                        break;
+                    };
+                    if log.is_closed() {
+                        break;
+                    }
+                    candidates
+                        .iter()
+                        .map(|id| (*id, log.collection_bytes(*id)))
+                        .collect()
+                };
+                for (id, size) in sizes {
+                    let (Some(bytes), Some(retention)) = (size, retention_of(id)) else {
+                        states.remove(&id);
+                        continue;
+                    };
+                    let state = states.get_mut(&id).expect("candidate has state");
+                    let doubled = bytes > min_bytes.max(2 * state.after_last);
+                    // Once the last write is older than the retention window, one more pass
+                    // drops the history that was still retained while writes went on.
+                    let quiet = !state.settled
+                        && now.duration_since(state.last_write)
+                            >= Duration::from_millis(retention) + interval_length
+                        && bytes > min_bytes;
+                    if !(doubled || quiet) {
+                        continue;
+                    }
+                    let since = adapter.inner.oracle.compaction_frontier(retention);
+                    let storage = Arc::clone(&adapter.inner.storage);
+                    let result = tokio::task::spawn_blocking(
+                        move || -> Result<evert_storage::CompactionStats, AdapterError> {
+                            let mut log = storage
+                                .lock()
+                                .map_err(|_| AdapterError::internal("storage lock poisoned"))?;
+                            Ok(log.compact(id, since)?)
+                        },
+                    )
+                    .await;
+                    match result {
+                        Ok(Ok(stats)) => {
+                            debug!(
+                                collection = %id,
+                                since,
+                                bytes_before = stats.bytes_before,
+                                bytes_after = stats.bytes_after,
+                                updates_before = stats.records_before,
+                                updates_after = stats.records_after,
+                                "compacted log"
+                            );
+                            state.after_last = stats.bytes_after;
+                            state.settled |= quiet;
+                        }
+                        Ok(Err(AdapterError::Storage(evert_storage::StorageError::Closed))) => {
+                            return
+                        }
+                        Ok(Err(e)) => warn!(collection = %id, error = %e, "log compaction failed"),
+                        Err(e) => warn!(collection = %id, error = %e, "log compaction task failed"),
+                    }
                 }
             }
         });
@@ -378,7 +645,9 @@ fn statement_kind(stmt: &Statement) -> &'static str {
         Statement::CopyTo { .. } => "copy_to",
         Statement::CopyFrom { .. } => "copy_from",
         Statement::Show(_) => "show",
-        Statement::DeclareCursor { .. } | Statement::Fetch { .. } | Statement::CloseCursor { .. } => "cursor",
+        Statement::DeclareCursor { .. }
+        | Statement::Fetch { .. }
+        | Statement::CloseCursor { .. } => "cursor",
         Statement::Explain { .. } | Statement::ExplainTimestamp { .. } => "explain",
         Statement::CreateSource(_) => "create_source",
         Statement::AlterRetainHistory { .. } => "alter",
@@ -400,13 +669,21 @@ fn statement_kind(stmt: &Statement) -> &'static str {
 
 /// Replaces each `Get` of a view without an arrangement by the view's own plan, and each
 /// built-in relation by its current contents.
-pub(crate) fn inline_views(catalog: &Catalog, mut expr: MirRelationExpr, builtins_db: Option<&str>) -> Result<MirRelationExpr, AdapterError> {
+pub(crate) fn inline_views(
+    catalog: &Catalog,
+    mut expr: MirRelationExpr,
+    builtins_db: Option<&str>,
+) -> Result<MirRelationExpr, AdapterError> {
     let mut error = None;
     let mut depth = 0;
     loop {
         let mut changed = false;
         expr.visit_mut_post(&mut |e| {
-            if let MirRelationExpr::Get { id: Id::Global(id), typ } = e {
+            if let MirRelationExpr::Get {
+                id: Id::Global(id),
+                typ,
+            } = e
+            {
                 if let Some(item) = catalog.get(*id) {
                     if let ItemDetails::View { expr: view } = &item.details {
                         if catalog.indexes_on(*id).is_empty() {
@@ -422,7 +699,9 @@ pub(crate) fn inline_views(catalog: &Catalog, mut expr: MirRelationExpr, builtin
                             changed = true;
                         }
                         None => {
-                            error = Some(AdapterError::unsupported("maintaining a view over system catalog relations"));
+                            error = Some(AdapterError::unsupported(
+                                "maintaining a view over system catalog relations",
+                            ));
                         }
                     }
                 }

@@ -22,7 +22,10 @@ use evert_sql::plan::QueryLifetime;
 use evert_sql::PlanError;
 use sqlparser::ast;
 
-use crate::catalog::{Catalog, CatalogItem, DurableItem, ItemDetails, ItemKind, TableDetails, CATALOG_ID, DEFAULT_SCHEMA};
+use crate::catalog::{
+    Catalog, CatalogItem, DurableItem, ItemDetails, ItemKind, TableDetails, CATALOG_ID,
+    DEFAULT_SCHEMA,
+};
 use crate::coord::Adapter;
 use crate::error::AdapterError;
 use crate::response::ExecuteResponse;
@@ -30,11 +33,8 @@ use crate::session::Session;
 
 /// The retention window an item asks for (`RETAIN HISTORY FOR`), in milliseconds.
 pub fn retention_ms(item: &CatalogItem) -> Option<u64> {
-    let marker = "RETAIN HISTORY FOR '";
-    let sql = &item.durable.create_sql;
-    let start = sql.to_uppercase().find(marker)? + marker.len();
-    let end = sql[start..].find('\'')? + start;
-    parse_duration_ms(&sql[start..end])
+    let (_, duration) = evert_sql::parse::strip_retain_history(&item.durable.create_sql);
+    parse_duration_ms(&duration?)
 }
 
 pub fn parse_duration_ms(text: &str) -> Option<u64> {
@@ -50,23 +50,32 @@ fn relation_name(name: &[String]) -> Result<(String, String), AdapterError> {
             if s != DEFAULT_SCHEMA {
                 return Err(AdapterError::Invalid {
                     code: "3F000",
-                    message: format!("schema \"{s}\" does not exist (only \"public\" holds user objects)"),
+                    message: format!(
+                        "schema \"{s}\" does not exist (only \"public\" holds user objects)"
+                    ),
                 });
             }
             Ok((s.clone(), n.clone()))
         }
-        _ => Err(AdapterError::Invalid { code: "42601", message: format!("improper qualified name: {}", name.join(".")) }),
+        _ => Err(AdapterError::Invalid {
+            code: "42601",
+            message: format!("improper qualified name: {}", name.join(".")),
+        }),
     }
 }
 
 impl Adapter {
     /// Rebuilds a catalog item from its durable record (at startup).
-    pub(crate) async fn build_item(&self, catalog: &Catalog, durable: &DurableItem, since: Timestamp) -> Result<CatalogItem, AdapterError> {
+    pub(crate) async fn build_item(
+        &self,
+        catalog: &Catalog,
+        durable: &DurableItem,
+        since: Timestamp,
+    ) -> Result<CatalogItem, AdapterError> {
         let statements = evert_sql::parse::parse(&durable.create_sql)?;
-        let stmt = statements
-            .into_iter()
-            .next()
-            .ok_or_else(|| AdapterError::internal(format!("empty definition for {}", durable.id)))?;
+        let stmt = statements.into_iter().next().ok_or_else(|| {
+            AdapterError::internal(format!("empty definition for {}", durable.id))
+        })?;
         let view = catalog.for_session("materialize");
         let item = match (&durable.kind, &stmt.stmt) {
             (ItemKind::Table, Statement::Sql(s)) => match s.as_ref() {
@@ -74,11 +83,16 @@ impl Adapter {
                     let plan = plan_create_table(&view, create)?;
                     table_item(durable.clone(), plan, since)?
                 }
-                _ => return Err(AdapterError::internal("table definition is not CREATE TABLE")),
+                _ => {
+                    return Err(AdapterError::internal(
+                        "table definition is not CREATE TABLE",
+                    ))
+                }
             },
             (ItemKind::View | ItemKind::MaterializedView, Statement::Sql(s)) => match s.as_ref() {
                 ast::Statement::CreateView(create) => {
-                    let (expr, desc, _) = plan_maintained_query(&view, &create.query, QueryLifetime::Maintained)?;
+                    let (expr, desc, _) =
+                        plan_maintained_query(&view, &create.query, QueryLifetime::Maintained)?;
                     let desc = rename_columns(desc, &create.columns)?;
                     let uses = expr.global_uses();
                     let details = if durable.kind == ItemKind::View {
@@ -86,32 +100,57 @@ impl Adapter {
                     } else {
                         ItemDetails::MaterializedView { expr }
                     };
-                    CatalogItem { durable: durable.clone(), desc, details, uses, since }
+                    CatalogItem {
+                        durable: durable.clone(),
+                        desc,
+                        details,
+                        uses,
+                        since,
+                    }
                 }
                 _ => return Err(AdapterError::internal("view definition is not CREATE VIEW")),
             },
             (ItemKind::Index, Statement::Sql(s)) => match s.as_ref() {
                 ast::Statement::CreateIndex(create) => {
                     let plan = plan_create_index(&view, create)?;
-                    let on = catalog.get(plan.on).ok_or_else(|| AdapterError::internal("index on a missing object"))?;
+                    let on = catalog
+                        .get(plan.on)
+                        .ok_or_else(|| AdapterError::internal("index on a missing object"))?;
                     CatalogItem {
                         durable: durable.clone(),
                         desc: on.desc.clone(),
-                        details: ItemDetails::Index { on: plan.on, keys: plan.keys, key_text: plan.key_text },
+                        details: ItemDetails::Index {
+                            on: plan.on,
+                            keys: plan.keys,
+                            key_text: plan.key_text,
+                        },
                         uses: vec![plan.on],
                         since,
                     }
                 }
-                _ => return Err(AdapterError::internal("index definition is not CREATE INDEX")),
+                _ => {
+                    return Err(AdapterError::internal(
+                        "index definition is not CREATE INDEX",
+                    ))
+                }
             },
             (ItemKind::Source, _) => crate::sources::build_source_item(durable, since)?,
-            _ => return Err(AdapterError::internal(format!("cannot rebuild {}", durable.id))),
+            _ => {
+                return Err(AdapterError::internal(format!(
+                    "cannot rebuild {}",
+                    durable.id
+                )))
+            }
         };
         Ok(item)
     }
 
     /// Commits catalog changes (rows added and removed) durably.
-    pub(crate) async fn commit_catalog(&self, added: &[&DurableItem], removed: &[&DurableItem]) -> Result<Timestamp, AdapterError> {
+    pub(crate) async fn commit_catalog(
+        &self,
+        added: &[&DurableItem],
+        removed: &[&DurableItem],
+    ) -> Result<Timestamp, AdapterError> {
         let mut updates = Vec::new();
         for item in added {
             updates.push((item.to_row(), 1));
@@ -119,10 +158,18 @@ impl Adapter {
         for item in removed {
             updates.push((item.to_row(), -1));
         }
-        self.inner.committer.write(vec![(CATALOG_ID, updates)]).await
+        self.inner
+            .committer
+            .write(vec![(CATALOG_ID, updates)])
+            .await
     }
 
-    pub(crate) async fn create_table(&self, session: &Session, create: &ast::CreateTable, sql: &str) -> Result<ExecuteResponse, AdapterError> {
+    pub(crate) async fn create_table(
+        &self,
+        session: &Session,
+        create: &ast::CreateTable,
+        sql: &str,
+    ) -> Result<ExecuteResponse, AdapterError> {
         let _write = self.inner.write_lock.clone().write_owned().await;
         let mut catalog = (*self.catalog()).clone();
         let plan = plan_create_table(&catalog.for_session(&session.database), create)?;
@@ -134,15 +181,28 @@ impl Adapter {
                     notice: Some(format!("relation \"{name}\" already exists, skipping")),
                 });
             }
-            return Err(PlanError::DuplicateObject(format!("{} \"{}\" already exists", existing.kind().name(), name)).into());
+            return Err(PlanError::DuplicateObject(format!(
+                "{} \"{}\" already exists",
+                existing.kind().name(),
+                name
+            ))
+            .into());
         }
         let id = catalog.allocate_id();
-        let durable = DurableItem { id, schema, name, kind: ItemKind::Table, create_sql: sql.to_string() };
+        let durable = DurableItem {
+            id,
+            schema,
+            name,
+            kind: ItemKind::Table,
+            create_sql: sql.to_string(),
+        };
         let item = table_item(durable.clone(), plan, self.inner.oracle.applied())?;
         {
             let storage = Arc::clone(&self.inner.storage);
             tokio::task::spawn_blocking(move || -> Result<(), AdapterError> {
-                let mut log = storage.lock().map_err(|_| AdapterError::internal("storage lock poisoned"))?;
+                let mut log = storage
+                    .lock()
+                    .map_err(|_| AdapterError::internal("storage lock poisoned"))?;
                 log.create_collection(id)?;
                 Ok(())
             })
@@ -159,10 +219,23 @@ impl Adapter {
         Ok(ExecuteResponse::command("CREATE TABLE"))
     }
 
-    pub(crate) async fn create_view(&self, session: &Session, create: &ast::CreateView, sql: &str) -> Result<ExecuteResponse, AdapterError> {
+    pub(crate) async fn create_view(
+        &self,
+        session: &Session,
+        create: &ast::CreateView,
+        sql: &str,
+    ) -> Result<ExecuteResponse, AdapterError> {
         let materialized = create.materialized;
-        let tag = if materialized { "CREATE MATERIALIZED VIEW" } else { "CREATE VIEW" };
-        if create.or_alter || create.secure || !create.cluster_by.is_empty() || create.comment.is_some() {
+        let tag = if materialized {
+            "CREATE MATERIALIZED VIEW"
+        } else {
+            "CREATE VIEW"
+        };
+        if create.or_alter
+            || create.secure
+            || !create.cluster_by.is_empty()
+            || create.comment.is_some()
+        {
             return Err(AdapterError::unsupported("this CREATE VIEW option"));
         }
         if !matches!(create.options, ast::CreateTableOptions::None) {
@@ -180,9 +253,17 @@ impl Adapter {
         let mut replaced: Option<CatalogItem> = None;
         if let Some(existing) = catalog.name_taken(&schema, &name) {
             if create.if_not_exists {
-                return Ok(ExecuteResponse::Command { tag: tag.into(), notice: Some(format!("relation \"{name}\" already exists, skipping")) });
+                return Ok(ExecuteResponse::Command {
+                    tag: tag.into(),
+                    notice: Some(format!("relation \"{name}\" already exists, skipping")),
+                });
             }
-            let same_kind = existing.kind() == if materialized { ItemKind::MaterializedView } else { ItemKind::View };
+            let same_kind = existing.kind()
+                == if materialized {
+                    ItemKind::MaterializedView
+                } else {
+                    ItemKind::View
+                };
             if create.or_replace && same_kind {
                 let dependents: Vec<GlobalId> = catalog
                     .dependents(existing.id())
@@ -191,30 +272,67 @@ impl Adapter {
                     .collect();
                 if !dependents.is_empty() {
                     return Err(AdapterError::Plan(PlanError::DependentObjects {
-                        message: format!("cannot replace {} \"{name}\" because other objects depend on it", existing.kind().name()),
+                        message: format!(
+                            "cannot replace {} \"{name}\" because other objects depend on it",
+                            existing.kind().name()
+                        ),
                         detail: describe_dependents(&catalog, existing.id(), &dependents),
                     }));
                 }
                 replaced = Some(existing.clone());
             } else {
-                return Err(PlanError::DuplicateObject(format!("{} \"{}\" already exists", existing.kind().name(), name)).into());
+                return Err(PlanError::DuplicateObject(format!(
+                    "{} \"{}\" already exists",
+                    existing.kind().name(),
+                    name
+                ))
+                .into());
             }
         }
         // The view must not read the system catalog (it cannot be maintained from the log).
-        if expr.global_uses().iter().any(|id| crate::builtins::is_builtin(*id)) {
-            return Err(AdapterError::unsupported("views over system catalog relations"));
+        if expr
+            .global_uses()
+            .iter()
+            .any(|id| crate::builtins::is_builtin(*id))
+        {
+            return Err(AdapterError::unsupported(
+                "views over system catalog relations",
+            ));
         }
         if let Some(old) = &replaced {
             if expr.global_uses().contains(&old.id()) {
-                return Err(AdapterError::Invalid { code: "42P17", message: format!("view \"{name}\" cannot refer to itself") });
+                return Err(AdapterError::Invalid {
+                    code: "42P17",
+                    message: format!("view \"{name}\" cannot refer to itself"),
+                });
             }
         }
         let id = catalog.allocate_id();
-        let kind = if materialized { ItemKind::MaterializedView } else { ItemKind::View };
-        let durable = DurableItem { id, schema, name, kind, create_sql: sql.to_string() };
+        let kind = if materialized {
+            ItemKind::MaterializedView
+        } else {
+            ItemKind::View
+        };
+        let durable = DurableItem {
+            id,
+            schema,
+            name,
+            kind,
+            create_sql: sql.to_string(),
+        };
         let uses = expr.global_uses();
-        let details = if materialized { ItemDetails::MaterializedView { expr } } else { ItemDetails::View { expr } };
-        let mut item = CatalogItem { durable: durable.clone(), desc, details, uses, since: 0 };
+        let details = if materialized {
+            ItemDetails::MaterializedView { expr }
+        } else {
+            ItemDetails::View { expr }
+        };
+        let mut item = CatalogItem {
+            durable: durable.clone(),
+            desc,
+            details,
+            uses,
+            since: 0,
+        };
         // Check that the plan can be prepared before anything becomes durable.
         if let ItemDetails::MaterializedView { expr } | ItemDetails::View { expr } = &item.details {
             let mut scratch = catalog.clone();
@@ -243,11 +361,19 @@ impl Adapter {
         Ok(ExecuteResponse::command(tag))
     }
 
-    pub(crate) async fn create_index(&self, session: &Session, create: &ast::CreateIndex, sql: &str) -> Result<ExecuteResponse, AdapterError> {
+    pub(crate) async fn create_index(
+        &self,
+        session: &Session,
+        create: &ast::CreateIndex,
+        sql: &str,
+    ) -> Result<ExecuteResponse, AdapterError> {
         let _write = self.inner.write_lock.clone().write_owned().await;
         let mut catalog = (*self.catalog()).clone();
         let plan = plan_create_index(&catalog.for_session(&session.database), create)?;
-        let on = catalog.get(plan.on).ok_or_else(|| AdapterError::internal("index on a missing object"))?.clone();
+        let on = catalog
+            .get(plan.on)
+            .ok_or_else(|| AdapterError::internal("index on a missing object"))?
+            .clone();
         let name = match &plan.name {
             Some(n) => n.clone(),
             None => {
@@ -272,22 +398,45 @@ impl Adapter {
         };
         if let Some(existing) = catalog.name_taken(DEFAULT_SCHEMA, &name) {
             if plan.if_not_exists {
-                return Ok(ExecuteResponse::Command { tag: "CREATE INDEX".into(), notice: Some(format!("relation \"{name}\" already exists, skipping")) });
+                return Ok(ExecuteResponse::Command {
+                    tag: "CREATE INDEX".into(),
+                    notice: Some(format!("relation \"{name}\" already exists, skipping")),
+                });
             }
-            return Err(PlanError::DuplicateObject(format!("{} \"{}\" already exists", existing.kind().name(), name)).into());
+            return Err(PlanError::DuplicateObject(format!(
+                "{} \"{}\" already exists",
+                existing.kind().name(),
+                name
+            ))
+            .into());
         }
         let id = catalog.allocate_id();
         // The durable SQL names the index explicitly so that restart recreates the same name.
         let create_sql = if plan.name.is_some() {
             sql.to_string()
         } else {
-            format!("CREATE INDEX {} ON {} ({})", quote_ident(&name), quote_ident(on.name()), plan.key_text.join(", "))
+            format!(
+                "CREATE INDEX {} ON {} ({})",
+                quote_ident(&name),
+                quote_ident(on.name()),
+                plan.key_text.join(", ")
+            )
         };
-        let durable = DurableItem { id, schema: DEFAULT_SCHEMA.to_string(), name, kind: ItemKind::Index, create_sql };
+        let durable = DurableItem {
+            id,
+            schema: DEFAULT_SCHEMA.to_string(),
+            name,
+            kind: ItemKind::Index,
+            create_sql,
+        };
         let mut item = CatalogItem {
             durable: durable.clone(),
             desc: on.desc.clone(),
-            details: ItemDetails::Index { on: plan.on, keys: plan.keys, key_text: plan.key_text },
+            details: ItemDetails::Index {
+                on: plan.on,
+                keys: plan.keys,
+                key_text: plan.key_text,
+            },
             uses: vec![plan.on],
             since: 0,
         };
@@ -299,16 +448,72 @@ impl Adapter {
         Ok(ExecuteResponse::command("CREATE INDEX"))
     }
 
+    /// `ALTER ... SET (RETAIN HISTORY FOR '...')` / `RESET (RETAIN HISTORY)`: records the new
+    /// retention in the item's durable definition.
+    pub(crate) async fn alter_retain_history(
+        &self,
+        name: &ast::ObjectName,
+        retain: Option<&str>,
+    ) -> Result<ExecuteResponse, AdapterError> {
+        if let Some(d) = retain {
+            if parse_duration_ms(d).is_none() {
+                return Err(AdapterError::Invalid {
+                    code: "22023",
+                    message: format!("invalid RETAIN HISTORY duration {d:?}"),
+                });
+            }
+        }
+        let _write = self.inner.write_lock.clone().write_owned().await;
+        let mut catalog = (*self.catalog()).clone();
+        let parts = normalize_name(name)?;
+        let item = catalog
+            .resolve(&parts)
+            .ok_or_else(|| PlanError::UnknownRelation(parts.join(".")))?
+            .clone();
+        if item.kind() == ItemKind::View {
+            return Err(AdapterError::unsupported(
+                "RETAIN HISTORY on a view (it keeps no state; set it on what it reads)",
+            ));
+        }
+        let (base, _) = evert_sql::parse::strip_retain_history(&item.durable.create_sql);
+        let create_sql = match retain {
+            Some(d) => format!(
+                "{} WITH (RETAIN HISTORY FOR '{}')",
+                base.trim_end(),
+                d.replace('\'', "''")
+            ),
+            None => base.trim_end().to_string(),
+        };
+        let mut updated = item.clone();
+        updated.durable.create_sql = create_sql;
+        self.commit_catalog(&[&updated.durable], &[&item.durable])
+            .await?;
+        catalog.insert(updated);
+        self.set_catalog(catalog);
+        let tag = match item.kind() {
+            ItemKind::Table => "ALTER TABLE",
+            ItemKind::MaterializedView => "ALTER MATERIALIZED VIEW",
+            ItemKind::Index => "ALTER INDEX",
+            ItemKind::Source => "ALTER SOURCE",
+            ItemKind::View => "ALTER VIEW",
+        };
+        Ok(ExecuteResponse::command(tag))
+    }
+
     /// Removes an item's compute state (dataflows, inputs).
     pub(crate) fn drop_compute_state(&self, item: &CatalogItem) {
         match item.kind() {
             ItemKind::Table | ItemKind::Source => {
                 self.remove_input(item.id());
-                self.inner.compute.send(ComputeCommand::DropCollection { id: item.id() });
+                self.inner
+                    .compute
+                    .send(ComputeCommand::DropCollection { id: item.id() });
                 crate::sources::stop_source(self, item.id());
             }
             ItemKind::MaterializedView | ItemKind::Index => {
-                self.inner.compute.send(ComputeCommand::DropCollection { id: item.id() });
+                self.inner
+                    .compute
+                    .send(ComputeCommand::DropCollection { id: item.id() });
             }
             ItemKind::View => {}
         }
@@ -324,7 +529,9 @@ impl Adapter {
         let (kind, tag) = match object_type {
             ast::ObjectType::Table => (ItemKind::Table, "DROP TABLE"),
             ast::ObjectType::View => (ItemKind::View, "DROP VIEW"),
-            ast::ObjectType::MaterializedView => (ItemKind::MaterializedView, "DROP MATERIALIZED VIEW"),
+            ast::ObjectType::MaterializedView => {
+                (ItemKind::MaterializedView, "DROP MATERIALIZED VIEW")
+            }
             ast::ObjectType::Index => (ItemKind::Index, "DROP INDEX"),
             other => return Err(AdapterError::unsupported(format!("DROP {other}"))),
         };
@@ -337,11 +544,18 @@ impl Adapter {
             match catalog.resolve(&parts) {
                 None => {
                     if if_exists {
-                        notices.push(format!("{} \"{}\" does not exist, skipping", kind.name(), parts.join(".")));
+                        notices.push(format!(
+                            "{} \"{}\" does not exist, skipping",
+                            kind.name(),
+                            parts.join(".")
+                        ));
                         continue;
                     }
                     if kind == ItemKind::Index {
-                        return Err(AdapterError::UnknownObject(format!("index \"{}\" does not exist", parts.join("."))));
+                        return Err(AdapterError::UnknownObject(format!(
+                            "index \"{}\" does not exist",
+                            parts.join(".")
+                        )));
                     }
                     return Err(PlanError::UnknownRelation(parts.join(".")).into());
                 }
@@ -391,16 +605,27 @@ impl Adapter {
                 let target = targets[0];
                 let item = catalog.get(target).expect("target exists");
                 return Err(AdapterError::Plan(PlanError::DependentObjects {
-                    message: format!("cannot drop {} \"{}\" because other objects depend on it", item.kind().name(), item.name()),
+                    message: format!(
+                        "cannot drop {} \"{}\" because other objects depend on it",
+                        item.kind().name(),
+                        item.name()
+                    ),
                     detail: describe_dependents(&catalog, target, &blocking),
                 }));
             }
         }
         if to_drop.is_empty() {
-            return Ok(ExecuteResponse::Command { tag: tag.into(), notice: notices.into_iter().next() });
+            return Ok(ExecuteResponse::Command {
+                tag: tag.into(),
+                notice: notices.into_iter().next(),
+            });
         }
         to_drop.sort();
-        let items: Vec<CatalogItem> = to_drop.iter().rev().filter_map(|id| catalog.get(*id).cloned()).collect();
+        let items: Vec<CatalogItem> = to_drop
+            .iter()
+            .rev()
+            .filter_map(|id| catalog.get(*id).cloned())
+            .collect();
         let durable: Vec<&DurableItem> = items.iter().map(|i| &i.durable).collect();
         self.commit_catalog(&[], &durable).await?;
         for item in &items {
@@ -409,11 +634,17 @@ impl Adapter {
         }
         self.set_catalog(catalog);
         // Tables' and sources' logs go last: the catalog no longer mentions them.
-        let collections: Vec<GlobalId> = items.iter().filter(|i| matches!(i.kind(), ItemKind::Table | ItemKind::Source)).map(|i| i.id()).collect();
+        let collections: Vec<GlobalId> = items
+            .iter()
+            .filter(|i| matches!(i.kind(), ItemKind::Table | ItemKind::Source))
+            .map(|i| i.id())
+            .collect();
         if !collections.is_empty() {
             let storage = Arc::clone(&self.inner.storage);
             tokio::task::spawn_blocking(move || -> Result<(), AdapterError> {
-                let mut log = storage.lock().map_err(|_| AdapterError::internal("storage lock poisoned"))?;
+                let mut log = storage
+                    .lock()
+                    .map_err(|_| AdapterError::internal("storage lock poisoned"))?;
                 for id in collections {
                     log.drop_collection(id)?;
                 }
@@ -423,11 +654,17 @@ impl Adapter {
             .map_err(|e| AdapterError::internal(e.to_string()))??;
         }
         let notice = if cascade && items.len() > targets.len() {
-            Some(format!("drop cascades to {} other objects", items.len() - targets.len()))
+            Some(format!(
+                "drop cascades to {} other objects",
+                items.len() - targets.len()
+            ))
         } else {
             notices.into_iter().next()
         };
-        Ok(ExecuteResponse::Command { tag: tag.into(), notice })
+        Ok(ExecuteResponse::Command {
+            tag: tag.into(),
+            notice,
+        })
     }
 }
 
@@ -436,14 +673,27 @@ fn describe_dependents(catalog: &Catalog, target: GlobalId, dependents: &[Global
     dependents
         .iter()
         .filter_map(|id| catalog.get(*id))
-        .map(|d| format!("{} {} depends on {} {}", d.kind().name(), d.name(), target.kind().name(), target.name()))
+        .map(|d| {
+            format!(
+                "{} {} depends on {} {}",
+                d.kind().name(),
+                d.name(),
+                target.kind().name(),
+                target.name()
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
 pub(crate) fn quote_ident(name: &str) -> String {
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if plain {
         name.to_string()
     } else {
@@ -451,12 +701,18 @@ pub(crate) fn quote_ident(name: &str) -> String {
     }
 }
 
-fn rename_columns(mut desc: evert_repr::RelationDesc, columns: &[ast::ViewColumnDef]) -> Result<evert_repr::RelationDesc, AdapterError> {
+fn rename_columns(
+    mut desc: evert_repr::RelationDesc,
+    columns: &[ast::ViewColumnDef],
+) -> Result<evert_repr::RelationDesc, AdapterError> {
     if columns.is_empty() {
         return Ok(desc);
     }
     if columns.len() > desc.arity() {
-        return Err(AdapterError::Invalid { code: "42601", message: "CREATE VIEW specifies more column names than columns".into() });
+        return Err(AdapterError::Invalid {
+            code: "42601",
+            message: "CREATE VIEW specifies more column names than columns".into(),
+        });
     }
     for (i, c) in columns.iter().enumerate() {
         desc.names[i] = evert_sql::parse::normalize_ident(&c.name);
@@ -464,7 +720,11 @@ fn rename_columns(mut desc: evert_repr::RelationDesc, columns: &[ast::ViewColumn
     Ok(desc)
 }
 
-fn table_item(durable: DurableItem, plan: evert_sql::plan::statement::CreateTablePlan, since: Timestamp) -> Result<CatalogItem, AdapterError> {
+fn table_item(
+    durable: DurableItem,
+    plan: evert_sql::plan::statement::CreateTablePlan,
+    since: Timestamp,
+) -> Result<CatalogItem, AdapterError> {
     let mut checks = Vec::new();
     for check in &plan.checks {
         let predicate = crate::write::plan_check(&plan.desc, check)?;
@@ -473,7 +733,12 @@ fn table_item(durable: DurableItem, plan: evert_sql::plan::statement::CreateTabl
     Ok(CatalogItem {
         durable,
         desc: plan.desc,
-        details: ItemDetails::Table(TableDetails { defaults: plan.defaults, primary_key: plan.primary_key, unique: plan.unique, checks }),
+        details: ItemDetails::Table(TableDetails {
+            defaults: plan.defaults,
+            primary_key: plan.primary_key,
+            unique: plan.unique,
+            checks,
+        }),
         uses: vec![],
         since,
     })

@@ -28,7 +28,12 @@ fn text_desc(columns: &[&str]) -> RelationDesc {
 }
 
 impl Adapter {
-    pub fn describe(&self, session: &Session, stmt: &ParsedStatement, given: &[Option<ScalarType>]) -> Result<StatementDesc, AdapterError> {
+    pub fn describe(
+        &self,
+        session: &Session,
+        stmt: &ParsedStatement,
+        given: &[Option<ScalarType>],
+    ) -> Result<StatementDesc, AdapterError> {
         let catalog = self.catalog();
         let view = catalog.for_session(&session.database);
         let mut params = ParamTypes::default();
@@ -52,35 +57,61 @@ impl Adapter {
         Ok(match &stmt.stmt {
             Statement::Select { query, .. } => {
                 let (desc, types) = describe_query(&view, query, params)?;
-                StatementDesc { params: fill(types), result: Some(desc) }
+                StatementDesc {
+                    params: fill(types),
+                    result: Some(desc),
+                }
             }
             Statement::Sql(s) => match s.as_ref() {
                 ast::Statement::Insert(insert) => {
                     let plan = plan_insert(&view, insert, params, None)?;
-                    StatementDesc { params: fill(plan.param_types), result: plan.returning.map(|(_, d)| d) }
+                    StatementDesc {
+                        params: fill(plan.param_types),
+                        result: plan.returning.map(|(_, d)| d),
+                    }
                 }
                 ast::Statement::Update(update) => {
                     let plan = plan_update(&view, update, params, None)?;
-                    StatementDesc { params: fill(plan.param_types), result: plan.returning.map(|(_, d)| d) }
+                    StatementDesc {
+                        params: fill(plan.param_types),
+                        result: plan.returning.map(|(_, d)| d),
+                    }
                 }
                 ast::Statement::Delete(delete) => {
                     let plan = plan_delete(&view, delete, params, None)?;
-                    StatementDesc { params: fill(plan.param_types), result: plan.returning.map(|(_, d)| d) }
+                    StatementDesc {
+                        params: fill(plan.param_types),
+                        result: plan.returning.map(|(_, d)| d),
+                    }
                 }
                 ast::Statement::ShowVariable { variable } => {
-                    let name = variable.iter().map(|i| i.value.to_lowercase()).collect::<Vec<_>>().join(" ");
-                    StatementDesc { params: fill(vec![]), result: Some(text_desc(&[&name])) }
+                    let name = variable
+                        .iter()
+                        .map(|i| i.value.to_lowercase())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    StatementDesc {
+                        params: fill(vec![]),
+                        result: Some(text_desc(&[&name])),
+                    }
                 }
-                _ => StatementDesc { params: fill(vec![]), result: None },
+                _ => StatementDesc {
+                    params: fill(vec![]),
+                    result: None,
+                },
             },
             Statement::Show(show) => {
                 let desc = match show {
-                    ShowStatement::Objects { kind: evert_sql::parse::ShowObjectKind::Source } => text_desc(&["name", "type"]),
+                    ShowStatement::Objects {
+                        kind: evert_sql::parse::ShowObjectKind::Source,
+                    } => text_desc(&["name", "type"]),
                     ShowStatement::Objects { .. } => text_desc(&["name"]),
                     ShowStatement::Indexes { .. } => text_desc(&["name", "on", "key"]),
                     ShowStatement::Columns { .. } => text_desc(&["name", "nullable", "type"]),
                     ShowStatement::Create { .. } => text_desc(&["name", "create_sql"]),
-                    ShowStatement::Variable(name) if name == "all" => text_desc(&["name", "setting", "description"]),
+                    ShowStatement::Variable(name) if name == "all" => {
+                        text_desc(&["name", "setting", "description"])
+                    }
                     ShowStatement::Variable(name) => {
                         let name = match name.as_str() {
                             "time zone" => "timezone",
@@ -90,15 +121,30 @@ impl Adapter {
                         text_desc(&[name])
                     }
                 };
-                StatementDesc { params: fill(vec![]), result: Some(desc) }
+                StatementDesc {
+                    params: fill(vec![]),
+                    result: Some(desc),
+                }
             }
-            Statement::Explain { .. } => StatementDesc { params: fill(vec![]), result: Some(text_desc(&["Optimized Plan"])) },
-            Statement::ExplainTimestamp { .. } => StatementDesc { params: fill(vec![]), result: Some(text_desc(&["Timestamp"])) },
+            Statement::Explain { .. } => StatementDesc {
+                params: fill(vec![]),
+                result: Some(text_desc(&["Optimized Plan"])),
+            },
+            Statement::ExplainTimestamp { .. } => StatementDesc {
+                params: fill(vec![]),
+                result: Some(text_desc(&["Timestamp"])),
+            },
             Statement::Fetch { name, .. } => {
                 let desc = session.cursors.get(name).map(Cursor::desc).cloned();
-                StatementDesc { params: fill(vec![]), result: desc }
+                StatementDesc {
+                    params: fill(vec![]),
+                    result: desc,
+                }
             }
-            _ => StatementDesc { params: fill(vec![]), result: None },
+            _ => StatementDesc {
+                params: fill(vec![]),
+                result: None,
+            },
         })
     }
 }

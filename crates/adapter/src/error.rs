@@ -12,9 +12,16 @@ pub enum AdapterError {
     Eval(EvalError),
     Storage(StorageError),
     /// A constraint violation: (SQLSTATE, message, detail).
-    Constraint { code: &'static str, message: String, detail: Option<String> },
+    Constraint {
+        code: &'static str,
+        message: String,
+        detail: Option<String>,
+    },
     /// 25P02 and friends.
-    Transaction { code: &'static str, message: String },
+    Transaction {
+        code: &'static str,
+        message: String,
+    },
     /// 57014
     Canceled,
     /// 55000: the object is in a state where this cannot be done.
@@ -26,7 +33,10 @@ pub enum AdapterError {
     /// 0A000
     Unsupported(String),
     /// 22023 / 42601-style invalid requests.
-    Invalid { code: &'static str, message: String },
+    Invalid {
+        code: &'static str,
+        message: String,
+    },
     /// 57P01: the server is shutting down.
     ShuttingDown,
     /// XX000: a bug.
@@ -98,7 +108,9 @@ impl fmt::Display for AdapterError {
             AdapterError::UnknownObject(m) => f.write_str(m),
             AdapterError::Unsupported(c) => write!(f, "{c} not supported"),
             AdapterError::Invalid { message, .. } => f.write_str(message),
-            AdapterError::ShuttingDown => f.write_str("terminating connection due to administrator command"),
+            AdapterError::ShuttingDown => {
+                f.write_str("terminating connection due to administrator command")
+            }
             AdapterError::Internal(m) => write!(f, "internal error: {m}"),
         }
     }

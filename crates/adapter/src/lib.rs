@@ -31,6 +31,7 @@ pub mod coord;
 pub mod ddl;
 pub mod describe;
 pub mod error;
+pub mod introspection;
 pub mod metrics;
 pub mod oracle;
 pub mod query;
@@ -46,6 +47,9 @@ pub use describe::StatementDesc;
 pub use error::AdapterError;
 pub use response::{CopyInTarget, ExecuteResponse, SubscribeResponse};
 pub use session::{Session, TransactionStatus};
+
+/// A collection's log is not compacted below this size.
+pub const LOG_COMPACTION_MIN_BYTES: u64 = 1 << 20;
 
 /// How many change batches a subscriber may have waiting before it is disconnected.
 pub const SUBSCRIBE_BUFFER_BATCHES: usize = 1024;

@@ -13,6 +13,8 @@ pub struct Metrics {
     pub commits: AtomicU64,
     pub commit_requests: AtomicU64,
     pub commit_micros: AtomicU64,
+    /// Updates replayed from the log at start-up.
+    pub rows_replayed: AtomicU64,
     statements: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -21,7 +23,8 @@ impl Metrics {
         self.commits.fetch_add(1, Ordering::Relaxed);
         self.commit_requests.fetch_add(requests, Ordering::Relaxed);
         self.rows_ingested.fetch_add(rows, Ordering::Relaxed);
-        self.commit_micros.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        self.commit_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     }
 
     pub fn record_statement(&self, kind: &'static str) {
@@ -31,6 +34,9 @@ impl Metrics {
     }
 
     pub fn statements(&self) -> BTreeMap<&'static str, u64> {
-        self.statements.lock().map(|s| s.clone()).unwrap_or_default()
+        self.statements
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
     }
 }

@@ -42,7 +42,12 @@ impl TimestampOracle {
         let mut current = self.last_allocated.load(Ordering::SeqCst);
         loop {
             let next = now.max(current + 1);
-            match self.last_allocated.compare_exchange(current, next, Ordering::SeqCst, Ordering::SeqCst) {
+            match self.last_allocated.compare_exchange(
+                current,
+                next,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
                 Ok(_) => return next,
                 Err(actual) => current = actual,
             }
@@ -63,7 +68,11 @@ impl TimestampOracle {
     pub fn hold(self: &Arc<Self>, ts: Timestamp) -> ReadHold {
         let id = self.next_hold.fetch_add(1, Ordering::Relaxed);
         self.holds.lock().expect("holds lock").insert(id, ts);
-        ReadHold { oracle: Arc::clone(self), id, timestamp: ts }
+        ReadHold {
+            oracle: Arc::clone(self),
+            id,
+            timestamp: ts,
+        }
     }
 
     /// The frontier arrangements may compact to: `retention_ms` behind the applied
@@ -71,7 +80,12 @@ impl TimestampOracle {
     pub fn compaction_frontier(&self, retention_ms: u64) -> Timestamp {
         let by_retention = self.applied().saturating_sub(retention_ms);
         let holds = self.holds.lock().expect("holds lock");
-        holds.values().copied().min().map(|h| h.min(by_retention)).unwrap_or(by_retention)
+        holds
+            .values()
+            .copied()
+            .min()
+            .map(|h| h.min(by_retention))
+            .unwrap_or(by_retention)
     }
 }
 

@@ -17,9 +17,16 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use evert_compute::{ComputeCommand, DataflowDescription, DataflowExport, PeekError, PeekTarget, SubscribeSink};
-use evert_expr::{compare_by_order, BinaryFunc, Id, MapFilterProject, MirRelationExpr, MirScalarExpr, UnmaterializableFunc};
-use evert_repr::{Datum, DateTime, Diff, GlobalId, RelationDesc, Row, RowArena, ScalarType, Timestamp};
+use evert_compute::{
+    ComputeCommand, DataflowDescription, DataflowExport, PeekError, PeekTarget, SubscribeSink,
+};
+use evert_expr::{
+    compare_by_order, BinaryFunc, Id, MapFilterProject, MirRelationExpr, MirScalarExpr,
+    UnmaterializableFunc,
+};
+use evert_repr::{
+    DateTime, Datum, Diff, GlobalId, RelationDesc, Row, RowArena, ScalarType, Timestamp,
+};
 use evert_sql::parse::{Envelope, SubscribeRelation, SubscribeStatement};
 use evert_sql::plan::statement::{plan_maintained_query, plan_select};
 use evert_sql::plan::{Finishing, ParamTypes, QueryLifetime};
@@ -38,7 +45,11 @@ use crate::subscribe::{EnvelopeKind, EnvelopeState};
 const MAX_RESULT_ROWS: i64 = 100_000_000;
 
 /// Replaces `now()`, `mz_now()` and session functions with their values.
-pub(crate) fn substitute_unmaterializable(mut expr: MirRelationExpr, session: &Session, ts: Timestamp) -> Result<MirRelationExpr, AdapterError> {
+pub(crate) fn substitute_unmaterializable(
+    mut expr: MirRelationExpr,
+    session: &Session,
+    ts: Timestamp,
+) -> Result<MirRelationExpr, AdapterError> {
     let mut error = None;
     expr.visit_mut_post(&mut |e| {
         for s in e.scalars_mut() {
@@ -55,7 +66,11 @@ pub(crate) fn substitute_unmaterializable(mut expr: MirRelationExpr, session: &S
     }
 }
 
-pub(crate) fn substitute_scalar(mut expr: MirScalarExpr, session: &Session, ts: Timestamp) -> Result<MirScalarExpr, AdapterError> {
+pub(crate) fn substitute_scalar(
+    mut expr: MirScalarExpr,
+    session: &Session,
+    ts: Timestamp,
+) -> Result<MirScalarExpr, AdapterError> {
     let now_millis = match &session.transaction {
         TransactionStatus::InBlock(txn) if txn.started_millis > 0 => txn.started_millis,
         _ => evert_repr::now_millis(),
@@ -63,16 +78,35 @@ pub(crate) fn substitute_scalar(mut expr: MirScalarExpr, session: &Session, ts: 
     expr.visit_mut_post(&mut |e| {
         if let MirScalarExpr::CallUnmaterializable(f) = e {
             let (datum_row, typ) = match f {
-                UnmaterializableFunc::Now => (Row::of(Datum::TimestampTz(DateTime::from_millis(now_millis))), ScalarType::TimestampTz),
-                UnmaterializableFunc::MzNow => (Row::of(crate::response::numeric_timestamp(ts)), ScalarType::numeric()),
-                UnmaterializableFunc::CurrentDatabase => (Row::of(Datum::String(&session.database)), ScalarType::String),
-                UnmaterializableFunc::CurrentUser => (Row::of(Datum::String(&session.user)), ScalarType::String),
-                UnmaterializableFunc::CurrentSchema => (Row::of(Datum::String("public")), ScalarType::String),
-                UnmaterializableFunc::Version => (
-                    Row::of(Datum::String(concat!("PostgreSQL 15.0 on evert ", env!("CARGO_PKG_VERSION")))),
+                UnmaterializableFunc::Now => (
+                    Row::of(Datum::TimestampTz(DateTime::from_millis(now_millis))),
+                    ScalarType::TimestampTz,
+                ),
+                UnmaterializableFunc::MzNow => (
+                    Row::of(crate::response::numeric_timestamp(ts)),
+                    ScalarType::numeric(),
+                ),
+                UnmaterializableFunc::CurrentDatabase => (
+                    Row::of(Datum::String(&session.database)),
                     ScalarType::String,
                 ),
-                UnmaterializableFunc::PgBackendPid => (Row::of(Datum::Int32(session.conn_id as i32)), ScalarType::Int32),
+                UnmaterializableFunc::CurrentUser => {
+                    (Row::of(Datum::String(&session.user)), ScalarType::String)
+                }
+                UnmaterializableFunc::CurrentSchema => {
+                    (Row::of(Datum::String("public")), ScalarType::String)
+                }
+                UnmaterializableFunc::Version => (
+                    Row::of(Datum::String(concat!(
+                        "PostgreSQL 15.0 on evert ",
+                        env!("CARGO_PKG_VERSION")
+                    ))),
+                    ScalarType::String,
+                ),
+                UnmaterializableFunc::PgBackendPid => (
+                    Row::of(Datum::Int32(session.conn_id as i32)),
+                    ScalarType::Int32,
+                ),
             };
             *e = MirScalarExpr::literal_ok(datum_row, typ.nullable(false));
         }
@@ -81,18 +115,33 @@ pub(crate) fn substitute_scalar(mut expr: MirScalarExpr, session: &Session, ts: 
 }
 
 /// Sorts, windows and projects a result.
-pub(crate) fn finish(rows: Vec<(Row, Diff)>, finishing: &Finishing, arity: usize) -> Result<Vec<Row>, AdapterError> {
+pub(crate) fn finish(
+    rows: Vec<(Row, Diff)>,
+    finishing: &Finishing,
+    arity: usize,
+) -> Result<Vec<Row>, AdapterError> {
     let total: i64 = rows.iter().map(|(_, d)| *d).sum();
     if rows.iter().any(|(_, d)| *d < 0) {
-        return Err(AdapterError::internal("query produced a negative multiplicity"));
+        return Err(AdapterError::internal(
+            "query produced a negative multiplicity",
+        ));
     }
     if total > MAX_RESULT_ROWS {
-        return Err(AdapterError::Invalid { code: "54000", message: format!("result exceeds the maximum of {MAX_RESULT_ROWS} rows") });
+        return Err(AdapterError::Invalid {
+            code: "54000",
+            message: format!("result exceeds the maximum of {MAX_RESULT_ROWS} rows"),
+        });
     }
     let mut rows = rows;
     if !finishing.order_by.is_empty() {
-        let mut decorated: Vec<(Vec<Datum>, usize)> = rows.iter().enumerate().map(|(i, (r, _))| (r.unpack(), i)).collect();
-        decorated.sort_by(|a, b| compare_by_order(&a.0, &b.0, &finishing.order_by).then_with(|| a.0.cmp(&b.0)));
+        let mut decorated: Vec<(Vec<Datum>, usize)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (r, _))| (r.unpack(), i))
+            .collect();
+        decorated.sort_by(|a, b| {
+            compare_by_order(&a.0, &b.0, &finishing.order_by).then_with(|| a.0.cmp(&b.0))
+        });
         let order: Vec<usize> = decorated.into_iter().map(|(_, i)| i).collect();
         let mut sorted = Vec::with_capacity(rows.len());
         let mut slots: Vec<Option<(Row, Diff)>> = rows.into_iter().map(Some).collect();
@@ -104,7 +153,8 @@ pub(crate) fn finish(rows: Vec<(Row, Diff)>, finishing: &Finishing, arity: usize
     let mut out = Vec::new();
     let mut to_skip = finishing.offset as i64;
     let mut remaining = finishing.limit.map(|l| l as i64).unwrap_or(i64::MAX);
-    let identity = finishing.project.len() == arity && finishing.project.iter().enumerate().all(|(i, c)| i == *c);
+    let identity = finishing.project.len() == arity
+        && finishing.project.iter().enumerate().all(|(i, c)| i == *c);
     for (row, diff) in rows {
         let skipped = to_skip.min(diff);
         to_skip -= skipped;
@@ -142,7 +192,11 @@ fn params_of(params: &Option<Vec<(Row, ScalarType)>>) -> ParamTypes {
 impl Adapter {
     /// Evaluates a timestamp expression (`AS OF`, `UP TO`): a number of milliseconds, a
     /// timestamp, or `mz_now()`-relative arithmetic.
-    pub(crate) fn eval_timestamp(&self, session: &Session, expr: &ast::Expr) -> Result<Timestamp, AdapterError> {
+    pub(crate) fn eval_timestamp(
+        &self,
+        session: &Session,
+        expr: &ast::Expr,
+    ) -> Result<Timestamp, AdapterError> {
         let catalog = self.catalog();
         let view = catalog.for_session(&session.database);
         let mut binder = evert_sql::plan::Binder::new(&view, QueryLifetime::OneShot);
@@ -164,20 +218,44 @@ impl Adapter {
                 code: "22023",
                 message: format!("cannot use {s:?} as a timestamp"),
             })?,
-            Datum::Null => return Err(AdapterError::Invalid { code: "22004", message: "timestamp must not be NULL".into() }),
+            Datum::Null => {
+                return Err(AdapterError::Invalid {
+                    code: "22004",
+                    message: "timestamp must not be NULL".into(),
+                })
+            }
             other => {
-                return Err(AdapterError::Invalid { code: "42804", message: format!("cannot use a value of type {} as a timestamp ({other})", typ.pg_name()) })
+                return Err(AdapterError::Invalid {
+                    code: "42804",
+                    message: format!(
+                        "cannot use a value of type {} as a timestamp ({other})",
+                        typ.pg_name()
+                    ),
+                })
             }
         };
-        u64::try_from(ts).map_err(|_| AdapterError::Invalid { code: "22023", message: format!("timestamp {ts} is out of range") })
+        u64::try_from(ts).map_err(|_| AdapterError::Invalid {
+            code: "22023",
+            message: format!("timestamp {ts} is out of range"),
+        })
     }
 
     /// Checks that every collection a plan reads is readable at `ts`.
-    pub(crate) fn check_since(&self, catalog: &Catalog, expr: &MirRelationExpr, ts: Timestamp) -> Result<(), AdapterError> {
+    pub(crate) fn check_since(
+        &self,
+        catalog: &Catalog,
+        expr: &MirRelationExpr,
+        ts: Timestamp,
+    ) -> Result<(), AdapterError> {
         for id in expr.global_uses() {
             if let Some(item) = catalog.get(id) {
-                let retention = crate::ddl::retention_ms(item).unwrap_or(self.inner.config.retain_history.as_millis() as u64);
-                let since = self.inner.oracle.compaction_frontier(retention).max(item.since);
+                let retention = crate::ddl::retention_ms(item)
+                    .unwrap_or(self.inner.config.retain_history.as_millis() as u64);
+                let since = self
+                    .inner
+                    .oracle
+                    .compaction_frontier(retention)
+                    .max(item.since);
                 if ts < since {
                     return Err(AdapterError::Invalid {
                         code: "22000",
@@ -194,16 +272,31 @@ impl Adapter {
     }
 
     /// Reads an optimized plan at `ts`.
-    pub(crate) async fn peek_expr(&self, catalog: &Catalog, expr: MirRelationExpr, ts: Timestamp, session: &Session) -> Result<Vec<(Row, Diff)>, AdapterError> {
+    pub(crate) async fn peek_expr(
+        &self,
+        catalog: &Catalog,
+        expr: MirRelationExpr,
+        ts: Timestamp,
+        session: &Session,
+    ) -> Result<Vec<(Row, Diff)>, AdapterError> {
         if let Some(rows) = expr.as_const() {
             return rows.clone().map_err(AdapterError::from);
         }
         let compute = Arc::clone(&self.inner.compute);
         let (mfp, input) = MapFilterProject::extract_from(&expr);
-        let read = if let MirRelationExpr::Get { id: Id::Global(id), .. } = input {
+        let read = if let MirRelationExpr::Get {
+            id: Id::Global(id), ..
+        } = input
+        {
             if Adapter::is_arranged(catalog, *id) {
                 let (key, literal_key) = choose_arrangement(catalog, *id, &mfp);
-                let target = PeekTarget { collection: *id, key, literal_keys: literal_key.map(|k| vec![k]), timestamp: ts, mfp };
+                let target = PeekTarget {
+                    collection: *id,
+                    key,
+                    literal_keys: literal_key.map(|k| vec![k]),
+                    timestamp: ts,
+                    mfp,
+                };
                 let peek = compute.peek(target);
                 Some(self.cancellable(session, peek).await)
             } else {
@@ -218,13 +311,18 @@ impl Adapter {
                 // A transient dataflow, dropped when the read completes or is canceled.
                 let arity = expr.arity();
                 let id = self.new_transient_id();
-                compute.send(ComputeCommand::CreateDataflow(Arc::new(DataflowDescription {
+                compute.send(ComputeCommand::CreateDataflow(Arc::new(
+                    DataflowDescription {
+                        id,
+                        debug_name: format!("query {id}"),
+                        plan: expr,
+                        export: DataflowExport::Index { on: id, key: None },
+                    },
+                )));
+                let guard = TransientGuard {
+                    compute: Arc::clone(&compute),
                     id,
-                    debug_name: format!("query {id}"),
-                    plan: expr,
-                    export: DataflowExport::Index { on: id, key: None },
-                })));
-                let guard = TransientGuard { compute: Arc::clone(&compute), id };
+                };
                 let peek = compute.peek(PeekTarget {
                     collection: id,
                     key: None,
@@ -240,7 +338,11 @@ impl Adapter {
         result
     }
 
-    async fn cancellable<F>(&self, session: &Session, peek: F) -> Result<Vec<(Row, Diff)>, AdapterError>
+    async fn cancellable<F>(
+        &self,
+        session: &Session,
+        peek: F,
+    ) -> Result<Vec<(Row, Diff)>, AdapterError>
     where
         F: std::future::Future<Output = Result<Vec<(Row, Diff)>, PeekError>>,
     {
@@ -276,7 +378,12 @@ impl Adapter {
         params: Option<Vec<(Row, ScalarType)>>,
     ) -> Result<ExecuteResponse, AdapterError> {
         let catalog = self.catalog();
-        let plan = plan_select(&catalog.for_session(&session.database), query, params_of(&params), params.clone())?;
+        let plan = plan_select(
+            &catalog.for_session(&session.database),
+            query,
+            params_of(&params),
+            params.clone(),
+        )?;
         let ts = match as_of {
             Some(e) => self.eval_timestamp(session, e)?,
             None => self.transaction_read_timestamp(session),
@@ -292,12 +399,25 @@ impl Adapter {
         let arity = expr.arity();
         let rows = self.peek_expr(&catalog, expr, ts, session).await?;
         let rows = finish(rows, &plan.finishing, arity)?;
-        Ok(ExecuteResponse::Rows { desc: plan.desc, rows, tag: None })
+        Ok(ExecuteResponse::Rows {
+            desc: plan.desc,
+            rows,
+            tag: None,
+        })
     }
 
-    pub(crate) async fn sequence_explain(&self, session: &Session, query: &ast::Query) -> Result<ExecuteResponse, AdapterError> {
+    pub(crate) async fn sequence_explain(
+        &self,
+        session: &Session,
+        query: &ast::Query,
+    ) -> Result<ExecuteResponse, AdapterError> {
         let catalog = self.catalog();
-        let plan = plan_select(&catalog.for_session(&session.database), query, ParamTypes::default(), None)?;
+        let plan = plan_select(
+            &catalog.for_session(&session.database),
+            query,
+            ParamTypes::default(),
+            None,
+        )?;
         let expr = inline_views(&catalog, plan.expr, Some(&session.database))?;
         let expr = evert_transform::optimize(expr)?;
         let name_of = |id: &Id| -> Option<String> {
@@ -307,48 +427,105 @@ impl Adapter {
             }
         };
         let mut text = evert_expr::explain::explain(&expr, &name_of);
-        if !plan.finishing.order_by.is_empty() || plan.finishing.limit.is_some() || plan.finishing.offset > 0 {
-            let order: Vec<String> = plan.finishing.order_by.iter().map(|o| format!("#{}{}", o.column, if o.desc { " desc" } else { " asc" })).collect();
+        if !plan.finishing.order_by.is_empty()
+            || plan.finishing.limit.is_some()
+            || plan.finishing.offset > 0
+        {
+            let order: Vec<String> = plan
+                .finishing
+                .order_by
+                .iter()
+                .map(|o| format!("#{}{}", o.column, if o.desc { " desc" } else { " asc" }))
+                .collect();
             text = format!(
                 "Finish order_by=[{}]{}{}\n{}",
                 order.join(", "),
-                plan.finishing.limit.map(|l| format!(" limit={l}")).unwrap_or_default(),
-                if plan.finishing.offset > 0 { format!(" offset={}", plan.finishing.offset) } else { String::new() },
-                text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+                plan.finishing
+                    .limit
+                    .map(|l| format!(" limit={l}"))
+                    .unwrap_or_default(),
+                if plan.finishing.offset > 0 {
+                    format!(" offset={}", plan.finishing.offset)
+                } else {
+                    String::new()
+                },
+                text.lines()
+                    .map(|l| format!("  {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             );
         }
-        let desc = RelationDesc::empty().with_column("Optimized Plan", ScalarType::String.nullable(false));
-        Ok(ExecuteResponse::Rows { desc, rows: vec![Row::of(Datum::String(text.trim_end()))], tag: None })
+        let desc =
+            RelationDesc::empty().with_column("Optimized Plan", ScalarType::String.nullable(false));
+        Ok(ExecuteResponse::Rows {
+            desc,
+            rows: vec![Row::of(Datum::String(text.trim_end()))],
+            tag: None,
+        })
     }
 
     /// `EXPLAIN TIMESTAMP FOR query`: the timestamp a SELECT would read at, and each input's
     /// readable range.
-    pub(crate) async fn sequence_explain_timestamp(&self, session: &mut Session, query: &ast::Query) -> Result<ExecuteResponse, AdapterError> {
+    pub(crate) async fn sequence_explain_timestamp(
+        &self,
+        session: &mut Session,
+        query: &ast::Query,
+    ) -> Result<ExecuteResponse, AdapterError> {
         let catalog = self.catalog();
-        let plan = plan_select(&catalog.for_session(&session.database), query, ParamTypes::default(), None)?;
+        let plan = plan_select(
+            &catalog.for_session(&session.database),
+            query,
+            ParamTypes::default(),
+            None,
+        )?;
         let expr = inline_views(&catalog, plan.expr, Some(&session.database))?;
         let ts = self.transaction_read_timestamp(session);
         let ids: Vec<GlobalId> = expr.global_uses();
         let frontiers = self.inner.compute.frontiers(ids.clone()).await;
-        let mut lines = vec![format!("                query timestamp: {ts}"), format!("          oracle read timestamp: {}", self.inner.oracle.applied())];
+        let mut lines = vec![
+            format!("                query timestamp: {ts}"),
+            format!(
+                "          oracle read timestamp: {}",
+                self.inner.oracle.applied()
+            ),
+        ];
         for (id, upper) in frontiers {
             let (name, since) = match catalog.get(id) {
                 Some(item) => {
-                    let retention = crate::ddl::retention_ms(item).unwrap_or(self.inner.config.retain_history.as_millis() as u64);
-                    (item.name().to_string(), self.inner.oracle.compaction_frontier(retention).max(item.since))
+                    let retention = crate::ddl::retention_ms(item)
+                        .unwrap_or(self.inner.config.retain_history.as_millis() as u64);
+                    (
+                        item.name().to_string(),
+                        self.inner
+                            .oracle
+                            .compaction_frontier(retention)
+                            .max(item.since),
+                    )
                 }
                 None => (id.to_string(), 0),
             };
             lines.push(String::new());
             lines.push(format!("source {name} ({id}):"));
             lines.push(format!("                  read frontier: [{since}]"));
-            lines.push(format!("                 write frontier: [{}]", upper.map(|u| u.to_string()).unwrap_or_default()));
+            lines.push(format!(
+                "                 write frontier: [{}]",
+                upper.map(|u| u.to_string()).unwrap_or_default()
+            ));
         }
-        let desc = RelationDesc::empty().with_column("Timestamp", ScalarType::String.nullable(false));
-        Ok(ExecuteResponse::Rows { desc, rows: vec![Row::of(Datum::String(&lines.join("\n")))], tag: None })
+        let desc =
+            RelationDesc::empty().with_column("Timestamp", ScalarType::String.nullable(false));
+        Ok(ExecuteResponse::Rows {
+            desc,
+            rows: vec![Row::of(Datum::String(&lines.join("\n")))],
+            tag: None,
+        })
     }
 
-    pub(crate) async fn sequence_subscribe(&self, session: &mut Session, s: &SubscribeStatement) -> Result<ExecuteResponse, AdapterError> {
+    pub(crate) async fn sequence_subscribe(
+        &self,
+        session: &mut Session,
+        s: &SubscribeStatement,
+    ) -> Result<ExecuteResponse, AdapterError> {
         let catalog = self.catalog();
         let (expr, desc) = match &s.relation {
             SubscribeRelation::Name(name) => {
@@ -356,10 +533,17 @@ impl Adapter {
                 let view = catalog.for_session(&session.database);
                 let relation = evert_sql::SessionCatalog::resolve_relation(&view, &parts)
                     .ok_or_else(|| evert_sql::PlanError::UnknownRelation(parts.join(".")))?;
-                (MirRelationExpr::global_get(relation.id, relation.desc.typ.clone()), relation.desc)
+                (
+                    MirRelationExpr::global_get(relation.id, relation.desc.typ.clone()),
+                    relation.desc,
+                )
             }
             SubscribeRelation::Query(q) => {
-                let (expr, desc, _) = plan_maintained_query(&catalog.for_session(&session.database), q, QueryLifetime::Maintained)?;
+                let (expr, desc, _) = plan_maintained_query(
+                    &catalog.for_session(&session.database),
+                    q,
+                    QueryLifetime::Maintained,
+                )?;
                 (expr, desc)
             }
         };
@@ -381,7 +565,10 @@ impl Adapter {
             Some((kind, key_names)) => {
                 let mut key = Vec::new();
                 for k in key_names {
-                    key.push(desc.column_index(k).ok_or_else(|| evert_sql::PlanError::UnknownColumn(k.clone()))?);
+                    key.push(
+                        desc.column_index(k)
+                            .ok_or_else(|| evert_sql::PlanError::UnknownColumn(k.clone()))?,
+                    );
                 }
                 let kind = match kind {
                     Envelope::Upsert => EnvelopeKind::Upsert,
@@ -397,20 +584,35 @@ impl Adapter {
         let (sender, receiver) = tokio::sync::mpsc::channel(crate::SUBSCRIBE_BUFFER_BATCHES);
         let id = self.new_transient_id();
         let constant = expr.as_const().is_some();
-        self.inner.compute.send(ComputeCommand::CreateDataflow(Arc::new(DataflowDescription {
+        self.inner
+            .compute
+            .send(ComputeCommand::CreateDataflow(Arc::new(
+                DataflowDescription {
+                    id,
+                    debug_name: format!("subscribe {id}"),
+                    plan: expr,
+                    export: DataflowExport::Subscribe(SubscribeSink {
+                        as_of,
+                        // A constant input never changes: end once its snapshot is out.
+                        up_to: if constant {
+                            Some(up_to.unwrap_or(as_of + 1).min(as_of + 1))
+                        } else {
+                            up_to
+                        },
+                        with_snapshot: s.snapshot.unwrap_or(true),
+                        sender,
+                    }),
+                },
+            )));
+        self.inner
+            .metrics
+            .subscribers
+            .fetch_add(1, Ordering::Relaxed);
+        let guard = DataflowGuard {
+            compute: Arc::clone(&self.inner.compute),
             id,
-            debug_name: format!("subscribe {id}"),
-            plan: expr,
-            export: DataflowExport::Subscribe(SubscribeSink {
-                as_of,
-                // A constant input never changes: end once its snapshot is out.
-                up_to: if constant { Some(up_to.unwrap_or(as_of + 1).min(as_of + 1)) } else { up_to },
-                with_snapshot: s.snapshot.unwrap_or(true),
-                sender,
-            }),
-        })));
-        self.inner.metrics.subscribers.fetch_add(1, Ordering::Relaxed);
-        let guard = DataflowGuard { compute: Arc::clone(&self.inner.compute), id, metrics: Arc::clone(&self.inner.metrics) };
+            metrics: Arc::clone(&self.inner.metrics),
+        };
         Ok(ExecuteResponse::Subscribe(Box::new(SubscribeResponse {
             desc: output_desc,
             receiver,
@@ -423,22 +625,48 @@ impl Adapter {
         })))
     }
 
-    pub(crate) async fn declare_cursor(&self, session: &mut Session, name: &str, inner: &evert_sql::parse::Statement) -> Result<ExecuteResponse, AdapterError> {
+    pub(crate) async fn declare_cursor(
+        &self,
+        session: &mut Session,
+        name: &str,
+        inner: &evert_sql::parse::Statement,
+    ) -> Result<ExecuteResponse, AdapterError> {
         if !session.in_block() {
-            return Err(AdapterError::Transaction { code: "25P01", message: "DECLARE CURSOR can only be used in transaction blocks".into() });
+            return Err(AdapterError::Transaction {
+                code: "25P01",
+                message: "DECLARE CURSOR can only be used in transaction blocks".into(),
+            });
         }
         if session.cursors.contains_key(name) {
-            return Err(AdapterError::Invalid { code: "42P03", message: format!("cursor \"{name}\" already exists") });
+            return Err(AdapterError::Invalid {
+                code: "42P03",
+                message: format!("cursor \"{name}\" already exists"),
+            });
         }
         let cursor = match inner {
-            evert_sql::parse::Statement::Select { query, as_of } => match self.sequence_select(session, query, as_of.as_ref(), None).await? {
-                ExecuteResponse::Rows { desc, rows, .. } => Cursor::Rows { desc, rows: rows.into() },
+            evert_sql::parse::Statement::Select { query, as_of } => match self
+                .sequence_select(session, query, as_of.as_ref(), None)
+                .await?
+            {
+                ExecuteResponse::Rows { desc, rows, .. } => Cursor::Rows {
+                    desc,
+                    rows: rows.into(),
+                },
                 _ => return Err(AdapterError::internal("SELECT did not return rows")),
             },
-            evert_sql::parse::Statement::Subscribe(s) => match self.sequence_subscribe(session, s).await? {
-                ExecuteResponse::Subscribe(response) => Cursor::Subscribe { response, buffered: VecDeque::new() },
-                _ => return Err(AdapterError::internal("SUBSCRIBE did not return a subscription")),
-            },
+            evert_sql::parse::Statement::Subscribe(s) => {
+                match self.sequence_subscribe(session, s).await? {
+                    ExecuteResponse::Subscribe(response) => Cursor::Subscribe {
+                        response,
+                        buffered: VecDeque::new(),
+                    },
+                    _ => {
+                        return Err(AdapterError::internal(
+                            "SUBSCRIBE did not return a subscription",
+                        ))
+                    }
+                }
+            }
             _ => return Err(AdapterError::unsupported("DECLARE for this statement")),
         };
         session.cursors.insert(name.to_string(), cursor);
@@ -447,13 +675,22 @@ impl Adapter {
 
     /// `FETCH`: rows from a cursor. A subscription cursor waits for at least one row unless a
     /// timeout says otherwise.
-    pub(crate) async fn fetch(&self, session: &mut Session, name: &str, count: Option<u64>, timeout: Option<&ast::Expr>) -> Result<ExecuteResponse, AdapterError> {
+    pub(crate) async fn fetch(
+        &self,
+        session: &mut Session,
+        name: &str,
+        count: Option<u64>,
+        timeout: Option<&ast::Expr>,
+    ) -> Result<ExecuteResponse, AdapterError> {
         let timeout = match timeout {
             None => None,
             Some(e) => Some(self.eval_duration(session, e)?),
         };
         let cancel = Arc::clone(&session.cancel);
-        let cursor = session.cursors.get_mut(name).ok_or_else(|| AdapterError::UnknownCursor(name.to_string()))?;
+        let cursor = session
+            .cursors
+            .get_mut(name)
+            .ok_or_else(|| AdapterError::UnknownCursor(name.to_string()))?;
         let limit = count.map(|c| c as usize).unwrap_or(usize::MAX);
         let (desc, rows) = match cursor {
             Cursor::Rows { desc, rows } => {
@@ -495,11 +732,18 @@ impl Adapter {
                     }
                 }
                 let n = limit.min(buffered.len());
-                (response.desc.clone(), buffered.drain(..n).collect::<Vec<_>>())
+                (
+                    response.desc.clone(),
+                    buffered.drain(..n).collect::<Vec<_>>(),
+                )
             }
         };
         let tag = format!("FETCH {}", rows.len());
-        Ok(ExecuteResponse::Rows { desc, rows, tag: Some(tag) })
+        Ok(ExecuteResponse::Rows {
+            desc,
+            rows,
+            tag: Some(tag),
+        })
     }
 
     fn eval_duration(&self, session: &Session, expr: &ast::Expr) -> Result<Duration, AdapterError> {
@@ -514,8 +758,10 @@ impl Adapter {
                 other.to_string()
             }
         };
-        let ms = crate::ddl::parse_duration_ms(&text)
-            .ok_or_else(|| AdapterError::Invalid { code: "22023", message: format!("invalid TIMEOUT {text:?}") })?;
+        let ms = crate::ddl::parse_duration_ms(&text).ok_or_else(|| AdapterError::Invalid {
+            code: "22023",
+            message: format!("invalid TIMEOUT {text:?}"),
+        })?;
         Ok(Duration::from_millis(ms))
     }
 }
@@ -528,18 +774,29 @@ struct TransientGuard {
 
 impl Drop for TransientGuard {
     fn drop(&mut self) {
-        self.compute.send(ComputeCommand::DropCollection { id: self.id });
+        self.compute
+            .send(ComputeCommand::DropCollection { id: self.id });
     }
 }
 
 /// Picks the arrangement of `id` to read, and a key to look up if the filter pins one.
-fn choose_arrangement(catalog: &Catalog, id: GlobalId, mfp: &MapFilterProject) -> (Option<Vec<MirScalarExpr>>, Option<Row>) {
+fn choose_arrangement(
+    catalog: &Catalog,
+    id: GlobalId,
+    mfp: &MapFilterProject,
+) -> (Option<Vec<MirScalarExpr>>, Option<Row>) {
     // Equalities between an input column and a literal.
     let mut pinned: Vec<(usize, Row)> = Vec::new();
     for (_, p) in &mfp.predicates {
-        if let MirScalarExpr::CallBinary { func: BinaryFunc::Eq, expr1, expr2 } = p {
+        if let MirScalarExpr::CallBinary {
+            func: BinaryFunc::Eq,
+            expr1,
+            expr2,
+        } = p
+        {
             let (col, lit) = match (expr1.as_ref(), expr2.as_ref()) {
-                (MirScalarExpr::Column(c), MirScalarExpr::Literal(Ok(row), _)) | (MirScalarExpr::Literal(Ok(row), _), MirScalarExpr::Column(c)) => (*c, row),
+                (MirScalarExpr::Column(c), MirScalarExpr::Literal(Ok(row), _))
+                | (MirScalarExpr::Literal(Ok(row), _), MirScalarExpr::Column(c)) => (*c, row),
                 _ => continue,
             };
             if col < mfp.input_arity && !lit.unpack_first().is_null() {
@@ -564,7 +821,9 @@ fn choose_arrangement(catalog: &Catalog, id: GlobalId, mfp: &MapFilterProject) -
             let key_values: Option<Vec<&Row>> = keys
                 .iter()
                 .map(|k| match k {
-                    MirScalarExpr::Column(c) => pinned.iter().find(|(pc, _)| pc == c).map(|(_, r)| r),
+                    MirScalarExpr::Column(c) => {
+                        pinned.iter().find(|(pc, _)| pc == c).map(|(_, r)| r)
+                    }
                     _ => None,
                 })
                 .collect();

@@ -13,9 +13,16 @@ use crate::metrics::Metrics;
 
 pub enum ExecuteResponse {
     /// Rows for the client, and the command tag (`SELECT n` unless given).
-    Rows { desc: RelationDesc, rows: Vec<Row>, tag: Option<String> },
+    Rows {
+        desc: RelationDesc,
+        rows: Vec<Row>,
+        tag: Option<String>,
+    },
     /// A command that returns no rows: `CREATE TABLE`, `INSERT 0 3`, …
-    Command { tag: String, notice: Option<String> },
+    Command {
+        tag: String,
+        notice: Option<String>,
+    },
     /// A live stream of changes.
     Subscribe(Box<SubscribeResponse>),
     /// `COPY (...) TO STDOUT`: the inner response's rows in COPY text format.
@@ -23,7 +30,10 @@ pub enum ExecuteResponse {
     /// `COPY t FROM STDIN`: the client sends rows, then `copy_in` inserts them.
     CopyIn(CopyInTarget),
     /// The result of `SET`: the client should be told the new value.
-    SetVariable { name: String, value: String },
+    SetVariable {
+        name: String,
+        value: String,
+    },
     EmptyQuery,
 }
 
@@ -43,7 +53,10 @@ pub struct CopyInTarget {
 
 impl ExecuteResponse {
     pub fn command(tag: impl Into<String>) -> ExecuteResponse {
-        ExecuteResponse::Command { tag: tag.into(), notice: None }
+        ExecuteResponse::Command {
+            tag: tag.into(),
+            notice: None,
+        }
     }
 }
 
@@ -56,7 +69,8 @@ pub struct DataflowGuard {
 
 impl Drop for DataflowGuard {
     fn drop(&mut self) {
-        self.compute.send(ComputeCommand::DropCollection { id: self.id });
+        self.compute
+            .send(ComputeCommand::DropCollection { id: self.id });
         self.metrics.subscribers.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -82,7 +96,10 @@ pub fn numeric_timestamp(ts: Timestamp) -> Datum<'static> {
 impl SubscribeResponse {
     /// The output shape for a relation with `desc`, per SUBSCRIBE's options.
     pub fn output_desc(desc: &RelationDesc, progress: bool) -> RelationDesc {
-        let mut out = RelationDesc::empty().with_column("mz_timestamp", ColumnType::new(ScalarType::numeric(), false));
+        let mut out = RelationDesc::empty().with_column(
+            "mz_timestamp",
+            ColumnType::new(ScalarType::numeric(), false),
+        );
         if progress {
             out = out.with_column("mz_progressed", ColumnType::new(ScalarType::Bool, false));
         }
@@ -101,7 +118,10 @@ impl SubscribeResponse {
         match self.receiver.recv().await {
             None => {
                 self.done = true;
-                Err(AdapterError::Invalid { code: "XX000", message: "subscription ended unexpectedly".into() })
+                Err(AdapterError::Invalid {
+                    code: "XX000",
+                    message: "subscription ended unexpectedly".into(),
+                })
             }
             Some(SubscribeEvent::Complete) => {
                 self.done = true;
@@ -109,9 +129,14 @@ impl SubscribeResponse {
             }
             Some(SubscribeEvent::Error(message)) => {
                 self.done = true;
-                Err(AdapterError::Invalid { code: "XX000", message })
+                Err(AdapterError::Invalid {
+                    code: "XX000",
+                    message,
+                })
             }
-            Some(SubscribeEvent::Batch { updates, upper }) => Ok(Some(self.rows_for(updates, upper))),
+            Some(SubscribeEvent::Batch { updates, upper }) => {
+                Ok(Some(self.rows_for(updates, upper)))
+            }
         }
     }
 
@@ -132,13 +157,20 @@ impl SubscribeResponse {
             }
             Ok(SubscribeEvent::Error(message)) => {
                 self.done = true;
-                Err(AdapterError::Invalid { code: "XX000", message })
+                Err(AdapterError::Invalid {
+                    code: "XX000",
+                    message,
+                })
             }
             Ok(SubscribeEvent::Batch { updates, upper }) => Ok(Some(self.rows_for(updates, upper))),
         }
     }
 
-    fn rows_for(&mut self, updates: Vec<(Row, Timestamp, i64)>, upper: Option<Timestamp>) -> Vec<Row> {
+    fn rows_for(
+        &mut self,
+        updates: Vec<(Row, Timestamp, i64)>,
+        upper: Option<Timestamp>,
+    ) -> Vec<Row> {
         if let Some(envelope) = &mut self.envelope {
             let mut rows = envelope.rows_for(updates, self.progress);
             if self.progress {

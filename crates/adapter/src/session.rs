@@ -55,14 +55,24 @@ impl Transaction {
     }
 
     pub fn pending_for(&self, id: GlobalId) -> Vec<(Row, evert_repr::Diff)> {
-        self.writes.iter().filter(|(i, _)| *i == id).flat_map(|(_, w)| w.iter().cloned()).collect()
+        self.writes
+            .iter()
+            .filter(|(i, _)| *i == id)
+            .flat_map(|(_, w)| w.iter().cloned())
+            .collect()
     }
 }
 
 /// A cursor: buffered rows of a query, or a live subscription.
 pub enum Cursor {
-    Rows { desc: RelationDesc, rows: VecDeque<Row> },
-    Subscribe { response: Box<SubscribeResponse>, buffered: VecDeque<Row> },
+    Rows {
+        desc: RelationDesc,
+        rows: VecDeque<Row>,
+    },
+    Subscribe {
+        response: Box<SubscribeResponse>,
+        buffered: VecDeque<Row>,
+    },
 }
 
 impl Cursor {
@@ -167,7 +177,10 @@ impl Session {
             secret_key,
             user,
             database,
-            vars: DEFAULT_VARS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            vars: DEFAULT_VARS
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             transaction: TransactionStatus::Idle,
             cursors: BTreeMap::new(),
             last_write: 0,

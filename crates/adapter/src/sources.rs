@@ -7,8 +7,14 @@ use crate::coord::Adapter;
 use crate::error::AdapterError;
 
 /// Rebuilds a source's catalog item from its durable record.
-pub(crate) fn build_source_item(durable: &DurableItem, _since: Timestamp) -> Result<CatalogItem, AdapterError> {
-    Err(AdapterError::unsupported(format!("source {} (load generators are not built yet)", durable.name)))
+pub(crate) fn build_source_item(
+    durable: &DurableItem,
+    _since: Timestamp,
+) -> Result<CatalogItem, AdapterError> {
+    Err(AdapterError::unsupported(format!(
+        "source {} (load generators are not built yet)",
+        durable.name
+    )))
 }
 
 /// Stops a source's generator task, if it has one.
@@ -21,7 +27,9 @@ pub(crate) async fn create_source(
     _stmt: &evert_sql::parse::CreateSourceStatement,
     _sql: &str,
 ) -> Result<crate::response::ExecuteResponse, AdapterError> {
-    Err(AdapterError::unsupported("CREATE SOURCE (load generators are not built yet)"))
+    Err(AdapterError::unsupported(
+        "CREATE SOURCE (load generators are not built yet)",
+    ))
 }
 
 /// The generator kind shown by SHOW SOURCES.

@@ -30,12 +30,20 @@ pub struct EnvelopeState {
 impl EnvelopeState {
     pub fn new(kind: EnvelopeKind, key: Vec<usize>, arity: usize) -> EnvelopeState {
         let values = (0..arity).filter(|c| !key.contains(c)).collect();
-        EnvelopeState { kind, key, values, current: BTreeMap::new() }
+        EnvelopeState {
+            kind,
+            key,
+            values,
+            current: BTreeMap::new(),
+        }
     }
 
     /// The output shape: `mz_timestamp, [mz_progressed,] mz_state, key columns, values`.
     pub fn output_desc(&self, desc: &RelationDesc, progress: bool) -> RelationDesc {
-        let mut out = RelationDesc::empty().with_column("mz_timestamp", ColumnType::new(ScalarType::numeric(), false));
+        let mut out = RelationDesc::empty().with_column(
+            "mz_timestamp",
+            ColumnType::new(ScalarType::numeric(), false),
+        );
         if progress {
             out = out.with_column("mz_progressed", ColumnType::new(ScalarType::Bool, false));
         }
@@ -55,7 +63,8 @@ impl EnvelopeState {
                 for prefix in ["before_", "after_"] {
                     for v in &self.values {
                         let (name, typ) = desc.iter().nth(*v).expect("value column");
-                        out = out.with_column(format!("{prefix}{name}"), typ.clone().nullable(true));
+                        out =
+                            out.with_column(format!("{prefix}{name}"), typ.clone().nullable(true));
                     }
                 }
             }
@@ -80,7 +89,9 @@ impl EnvelopeState {
             while i < updates.len() && updates[i].1 == time {
                 let (row, _, diff) = &updates[i];
                 let key = Self::project(row, &self.key);
-                before.entry(key.clone()).or_insert_with(|| self.current.get(&key).cloned().unwrap_or_default());
+                before
+                    .entry(key.clone())
+                    .or_insert_with(|| self.current.get(&key).cloned().unwrap_or_default());
                 let entry = self.current.entry(key.clone()).or_default();
                 match entry.iter_mut().find(|(r, _)| r == row) {
                     Some((_, d)) => *d += diff,
@@ -131,4 +142,3 @@ impl EnvelopeState {
         out
     }
 }
-

@@ -39,15 +39,24 @@ pub(crate) fn plan_check(desc: &RelationDesc, sql: &str) -> Result<MirScalarExpr
         }
     }
     let expr = parse_expr(sql)?;
-    let scope = Scope::new(desc.iter().map(|(n, t)| ScopeItem::new(None, n.clone(), t.clone())).collect());
+    let scope = Scope::new(
+        desc.iter()
+            .map(|(n, t)| ScopeItem::new(None, n.clone(), t.clone()))
+            .collect(),
+    );
     let catalog = NoCatalog;
     let mut binder = Binder::new(&catalog, QueryLifetime::Maintained);
-    let ecx = evert_sql::plan::expr::ExprContext { allow_subqueries: false, ..evert_sql::plan::expr::ExprContext::new(&scope, "CHECK") };
+    let ecx = evert_sql::plan::expr::ExprContext {
+        allow_subqueries: false,
+        ..evert_sql::plan::expr::ExprContext::new(&scope, "CHECK")
+    };
     let bound = binder.bind_bool(&ecx, &expr, "CHECK")?;
     Ok(lowering::lower_scalar_over(&bound, desc.arity())?)
 }
 
-fn params_of(params: &Option<Vec<(Row, ScalarType)>>) -> (ParamTypes, Option<Vec<(Row, ScalarType)>>) {
+fn params_of(
+    params: &Option<Vec<(Row, ScalarType)>>,
+) -> (ParamTypes, Option<Vec<(Row, ScalarType)>>) {
     let mut types = ParamTypes::default();
     if let Some(p) = params {
         for (i, (_, t)) in p.iter().enumerate() {
@@ -59,9 +68,14 @@ fn params_of(params: &Option<Vec<(Row, ScalarType)>>) -> (ParamTypes, Option<Vec
 
 impl Adapter {
     /// Evaluates a plan that should be constant (VALUES); falls back to reading it.
-    async fn rows_of(&self, session: &Session, expr: MirRelationExpr) -> Result<Vec<(Row, Diff)>, AdapterError> {
+    async fn rows_of(
+        &self,
+        session: &Session,
+        expr: MirRelationExpr,
+    ) -> Result<Vec<(Row, Diff)>, AdapterError> {
         let catalog = self.catalog();
-        let expr = crate::query::substitute_unmaterializable(expr, session, self.read_timestamp(session))?;
+        let expr =
+            crate::query::substitute_unmaterializable(expr, session, self.read_timestamp(session))?;
         let expr = crate::coord::inline_views(&catalog, expr, Some(&session.database))?;
         let expr = evert_transform::optimize(expr)?;
         if let Some(result) = expr.as_const() {
@@ -84,47 +98,104 @@ impl Adapter {
         }
     }
 
-    pub(crate) async fn sequence_insert(&self, session: &mut Session, insert: &ast::Insert, params: Option<Vec<(Row, ScalarType)>>) -> Result<ExecuteResponse, AdapterError> {
+    pub(crate) async fn sequence_insert(
+        &self,
+        session: &mut Session,
+        insert: &ast::Insert,
+        params: Option<Vec<(Row, ScalarType)>>,
+    ) -> Result<ExecuteResponse, AdapterError> {
         let catalog = self.catalog();
         let (types, values) = params_of(&params);
-        let plan = plan_insert(&catalog.for_session(&session.database), insert, types, values)?;
-        let table = catalog.get(plan.table).ok_or_else(|| AdapterError::internal("table vanished"))?.clone();
-        let ItemDetails::Table(details) = &table.details else { return Err(AdapterError::internal("INSERT target is not a table")) };
+        let plan = plan_insert(
+            &catalog.for_session(&session.database),
+            insert,
+            types,
+            values,
+        )?;
+        let table = catalog
+            .get(plan.table)
+            .ok_or_else(|| AdapterError::internal("table vanished"))?
+            .clone();
+        let ItemDetails::Table(details) = &table.details else {
+            return Err(AdapterError::internal("INSERT target is not a table"));
+        };
         // Reading (INSERT ... SELECT) or checking keys needs the exclusive lock.
-        let reads = !plan.values.global_uses().is_empty() || details.primary_key.is_some() || !details.unique.is_empty();
-        let _guard = if reads { self.exclusive(session).await } else { None };
-        let _shared = if reads || session.in_block() { None } else { Some(self.inner.write_lock.clone().read_owned().await) };
+        let reads = !plan.values.global_uses().is_empty()
+            || details.primary_key.is_some()
+            || !details.unique.is_empty();
+        let _guard = if reads {
+            self.exclusive(session).await
+        } else {
+            None
+        };
+        let _shared = if reads || session.in_block() {
+            None
+        } else {
+            Some(self.inner.write_lock.clone().read_owned().await)
+        };
         let rows = self.rows_of(session, plan.values.clone()).await?;
         let mut updates = Vec::with_capacity(rows.len());
         let mut count: i64 = 0;
         for (row, diff) in rows {
             if diff < 0 {
-                return Err(AdapterError::internal("INSERT produced a negative multiplicity"));
+                return Err(AdapterError::internal(
+                    "INSERT produced a negative multiplicity",
+                ));
             }
             count += diff;
             updates.push((row, diff));
         }
-        self.check_constraints(&catalog, session, plan.table, &table.desc, details, &updates).await?;
+        self.check_constraints(
+            &catalog,
+            session,
+            plan.table,
+            &table.desc,
+            details,
+            &updates,
+        )
+        .await?;
         let returning = match &plan.returning {
             Some((exprs, desc)) => Some((desc.clone(), evaluate_returning(exprs, &updates)?)),
             None => None,
         };
-        self.apply_writes(session, vec![(plan.table, updates)]).await?;
+        self.apply_writes(session, vec![(plan.table, updates)])
+            .await?;
         let tag = format!("INSERT 0 {count}");
         Ok(match returning {
-            Some((desc, rows)) => ExecuteResponse::Rows { desc, rows, tag: Some(tag) },
+            Some((desc, rows)) => ExecuteResponse::Rows {
+                desc,
+                rows,
+                tag: Some(tag),
+            },
             None => ExecuteResponse::command(tag),
         })
     }
 
-    pub(crate) async fn sequence_update(&self, session: &mut Session, update: &ast::Update, params: Option<Vec<(Row, ScalarType)>>) -> Result<ExecuteResponse, AdapterError> {
+    pub(crate) async fn sequence_update(
+        &self,
+        session: &mut Session,
+        update: &ast::Update,
+        params: Option<Vec<(Row, ScalarType)>>,
+    ) -> Result<ExecuteResponse, AdapterError> {
         let catalog = self.catalog();
         let (types, values) = params_of(&params);
-        let plan = plan_update(&catalog.for_session(&session.database), update, types, values)?;
-        let table = catalog.get(plan.table).ok_or_else(|| AdapterError::internal("table vanished"))?.clone();
-        let ItemDetails::Table(details) = &table.details else { return Err(AdapterError::internal("UPDATE target is not a table")) };
+        let plan = plan_update(
+            &catalog.for_session(&session.database),
+            update,
+            types,
+            values,
+        )?;
+        let table = catalog
+            .get(plan.table)
+            .ok_or_else(|| AdapterError::internal("table vanished"))?
+            .clone();
+        let ItemDetails::Table(details) = &table.details else {
+            return Err(AdapterError::internal("UPDATE target is not a table"));
+        };
         let _guard = self.exclusive(session).await;
-        let changes = self.read_changes(session, &catalog, plan.table, plan.changes).await?;
+        let changes = self
+            .read_changes(session, &catalog, plan.table, plan.changes)
+            .await?;
         let arity = table.desc.arity();
         let mut updates: Vec<(Row, Diff)> = Vec::new();
         let mut new_rows: Vec<(Row, Diff)> = Vec::new();
@@ -140,43 +211,80 @@ impl Adapter {
             }
             new_rows.push((new, diff));
         }
-        self.check_constraints(&catalog, session, plan.table, &table.desc, details, &updates).await?;
+        self.check_constraints(
+            &catalog,
+            session,
+            plan.table,
+            &table.desc,
+            details,
+            &updates,
+        )
+        .await?;
         let returning = match &plan.returning {
             Some((exprs, desc)) => Some((desc.clone(), evaluate_returning(exprs, &new_rows)?)),
             None => None,
         };
-        self.apply_writes(session, vec![(plan.table, updates)]).await?;
+        self.apply_writes(session, vec![(plan.table, updates)])
+            .await?;
         let tag = format!("UPDATE {count}");
         Ok(match returning {
-            Some((desc, rows)) => ExecuteResponse::Rows { desc, rows, tag: Some(tag) },
+            Some((desc, rows)) => ExecuteResponse::Rows {
+                desc,
+                rows,
+                tag: Some(tag),
+            },
             None => ExecuteResponse::command(tag),
         })
     }
 
-    pub(crate) async fn sequence_delete(&self, session: &mut Session, delete: &ast::Delete, params: Option<Vec<(Row, ScalarType)>>) -> Result<ExecuteResponse, AdapterError> {
+    pub(crate) async fn sequence_delete(
+        &self,
+        session: &mut Session,
+        delete: &ast::Delete,
+        params: Option<Vec<(Row, ScalarType)>>,
+    ) -> Result<ExecuteResponse, AdapterError> {
         let catalog = self.catalog();
         let (types, values) = params_of(&params);
-        let plan = plan_delete(&catalog.for_session(&session.database), delete, types, values)?;
+        let plan = plan_delete(
+            &catalog.for_session(&session.database),
+            delete,
+            types,
+            values,
+        )?;
         let _guard = self.exclusive(session).await;
-        let rows = self.read_changes(session, &catalog, plan.table, plan.selection).await?;
+        let rows = self
+            .read_changes(session, &catalog, plan.table, plan.selection)
+            .await?;
         let count: i64 = rows.iter().map(|(_, d)| *d).sum();
         let returning = match &plan.returning {
             Some((exprs, desc)) => Some((desc.clone(), evaluate_returning(exprs, &rows)?)),
             None => None,
         };
         let updates: Vec<(Row, Diff)> = rows.into_iter().map(|(r, d)| (r, -d)).collect();
-        self.apply_writes(session, vec![(plan.table, updates)]).await?;
+        self.apply_writes(session, vec![(plan.table, updates)])
+            .await?;
         let tag = format!("DELETE {count}");
         Ok(match returning {
-            Some((desc, rows)) => ExecuteResponse::Rows { desc, rows, tag: Some(tag) },
+            Some((desc, rows)) => ExecuteResponse::Rows {
+                desc,
+                rows,
+                tag: Some(tag),
+            },
             None => ExecuteResponse::command(tag),
         })
     }
 
     /// Evaluates a plan over one table (an UPDATE's or DELETE's selection) against the
     /// table's latest contents plus this transaction's pending writes to it.
-    async fn read_changes(&self, session: &Session, catalog: &Catalog, table: GlobalId, plan: MirRelationExpr) -> Result<Vec<(Row, Diff)>, AdapterError> {
-        let plan = crate::query::substitute_unmaterializable(plan, session, self.read_timestamp(session))?;
+    async fn read_changes(
+        &self,
+        session: &Session,
+        catalog: &Catalog,
+        table: GlobalId,
+        plan: MirRelationExpr,
+    ) -> Result<Vec<(Row, Diff)>, AdapterError> {
+        let plan =
+            crate::query::substitute_unmaterializable(plan, session, self.read_timestamp(session))?;
         let plan = evert_transform::optimize(plan)?;
         // Wait until every committed write is visible, then read at the latest time.
         self.inner.committer.barrier().await?;
@@ -191,7 +299,9 @@ impl Adapter {
             // it to the pending changes gives the changes to its result.
             let (mfp, input) = MapFilterProject::extract_from(&plan);
             if !matches!(input, MirRelationExpr::Get { .. }) {
-                return Err(AdapterError::unsupported("this UPDATE/DELETE inside a transaction block"));
+                return Err(AdapterError::unsupported(
+                    "this UPDATE/DELETE inside a transaction block",
+                ));
             }
             let arena = RowArena::new();
             for (row, diff) in pending {
@@ -205,11 +315,20 @@ impl Adapter {
     }
 
     /// Commits writes now, or adds them to the open transaction.
-    pub(crate) async fn apply_writes(&self, session: &mut Session, batches: crate::committer::Batches) -> Result<(), AdapterError> {
-        let batches: crate::committer::Batches = batches.into_iter().filter(|(_, u)| !u.is_empty()).collect();
+    pub(crate) async fn apply_writes(
+        &self,
+        session: &mut Session,
+        batches: crate::committer::Batches,
+    ) -> Result<(), AdapterError> {
+        let batches: crate::committer::Batches =
+            batches.into_iter().filter(|(_, u)| !u.is_empty()).collect();
         match &mut session.transaction {
             TransactionStatus::InBlock(txn) => {
-                if txn.read.is_some() && txn.writes.is_empty() && txn.write_guard.is_none() && !batches.is_empty() {
+                if txn.read.is_some()
+                    && txn.writes.is_empty()
+                    && txn.write_guard.is_none()
+                    && !batches.is_empty()
+                {
                     // A transaction that read at one time and writes at another would not be
                     // serializable; PostgreSQL users expect this to work, so the write simply
                     // commits at COMMIT with the reads' snapshot unchanged.
@@ -238,7 +357,10 @@ impl Adapter {
         details: &TableDetails,
         updates: &[(Row, Diff)],
     ) -> Result<(), AdapterError> {
-        let name = catalog.get(table).map(|t| t.name().to_string()).unwrap_or_default();
+        let name = catalog
+            .get(table)
+            .map(|t| t.name().to_string())
+            .unwrap_or_default();
         let arena = RowArena::new();
         for (row, diff) in updates {
             if *diff <= 0 {
@@ -295,11 +417,16 @@ impl Adapter {
                 }
                 Some(Row::pack(columns.iter().map(|c| datums[*c])))
             };
-            let added: Vec<Row> = updates.iter().filter(|(_, d)| *d > 0).filter_map(|(r, _)| key_of(r)).collect();
+            let added: Vec<Row> = updates
+                .iter()
+                .filter(|(_, d)| *d > 0)
+                .filter_map(|(r, _)| key_of(r))
+                .collect();
             if added.is_empty() {
                 continue;
             }
-            let exprs: Vec<MirScalarExpr> = columns.iter().map(|c| MirScalarExpr::Column(*c)).collect();
+            let exprs: Vec<MirScalarExpr> =
+                columns.iter().map(|c| MirScalarExpr::Column(*c)).collect();
             let existing = self
                 .inner
                 .compute
@@ -328,11 +455,21 @@ impl Adapter {
             if let Some((key, _)) = counts.iter().find(|(_, n)| **n > 1) {
                 let names: Vec<&str> = columns.iter().map(|c| desc.names[*c].as_str()).collect();
                 let values: Vec<String> = key.iter().map(|d| d.to_string()).collect();
-                let constraint = if suffix == "pkey" { format!("{name}_pkey") } else { format!("{name}_{}_key", names.join("_")) };
+                let constraint = if suffix == "pkey" {
+                    format!("{name}_pkey")
+                } else {
+                    format!("{name}_{}_key", names.join("_"))
+                };
                 return Err(AdapterError::Constraint {
                     code: "23505",
-                    message: format!("duplicate key value violates unique constraint \"{constraint}\""),
-                    detail: Some(format!("Key ({})=({}) already exists.", names.join(", "), values.join(", "))),
+                    message: format!(
+                        "duplicate key value violates unique constraint \"{constraint}\""
+                    ),
+                    detail: Some(format!(
+                        "Key ({})=({}) already exists.",
+                        names.join(", "),
+                        values.join(", ")
+                    )),
                 });
             }
         }
@@ -340,20 +477,40 @@ impl Adapter {
     }
 
     /// `COPY t FROM STDIN`: prepares the target; rows arrive through `copy_in`.
-    pub(crate) fn sequence_copy_from(&self, session: &Session, table: &ast::ObjectName, columns: &[String], options: &[(String, Option<String>)]) -> Result<ExecuteResponse, AdapterError> {
+    pub(crate) fn sequence_copy_from(
+        &self,
+        session: &Session,
+        table: &ast::ObjectName,
+        columns: &[String],
+        options: &[(String, Option<String>)],
+    ) -> Result<ExecuteResponse, AdapterError> {
         let catalog = self.catalog();
         let parts = evert_sql::parse::normalize_name(table)?;
         let view = catalog.for_session(&session.database);
-        let relation = evert_sql::SessionCatalog::resolve_relation(&view, &parts).ok_or_else(|| evert_sql::PlanError::UnknownRelation(parts.join(".")))?;
+        let relation = evert_sql::SessionCatalog::resolve_relation(&view, &parts)
+            .ok_or_else(|| evert_sql::PlanError::UnknownRelation(parts.join(".")))?;
         if relation.kind != evert_sql::RelationKind::Table {
-            return Err(AdapterError::Plan(evert_sql::PlanError::WrongObjectType(format!("cannot copy to {} \"{}\"", relation.kind.name(), relation.name))));
+            return Err(AdapterError::Plan(evert_sql::PlanError::WrongObjectType(
+                format!(
+                    "cannot copy to {} \"{}\"",
+                    relation.kind.name(),
+                    relation.name
+                ),
+            )));
         }
         let indices = if columns.is_empty() {
             (0..relation.desc.arity()).collect()
         } else {
             columns
                 .iter()
-                .map(|c| relation.desc.column_index(c).ok_or_else(|| AdapterError::Plan(evert_sql::PlanError::UnknownColumnMessage(format!("column \"{c}\" of relation \"{}\" does not exist", relation.name)))))
+                .map(|c| {
+                    relation.desc.column_index(c).ok_or_else(|| {
+                        AdapterError::Plan(evert_sql::PlanError::UnknownColumnMessage(format!(
+                            "column \"{c}\" of relation \"{}\" does not exist",
+                            relation.name
+                        )))
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()?
         };
         let mut target = CopyInTarget {
@@ -374,20 +531,34 @@ impl Adapter {
                     target.delimiter = ',';
                     target.null = String::new();
                 }
-                ("delimiter", Some(v)) if v.chars().count() == 1 => target.delimiter = v.chars().next().expect("one char"),
+                ("delimiter", Some(v)) if v.chars().count() == 1 => {
+                    target.delimiter = v.chars().next().expect("one char")
+                }
                 ("null", Some(v)) => target.null = v.to_string(),
                 ("header", v) => target.header = !matches!(v, Some("false") | Some("off")),
-                (other, _) => return Err(AdapterError::unsupported(format!("COPY option {other}"))),
+                (other, _) => {
+                    return Err(AdapterError::unsupported(format!("COPY option {other}")))
+                }
             }
         }
         Ok(ExecuteResponse::CopyIn(target))
     }
 
     /// Inserts rows received by `COPY FROM STDIN` (already parsed into the target columns).
-    pub async fn copy_in(&self, session: &mut Session, target: &CopyInTarget, rows: Vec<Vec<Option<String>>>) -> Result<ExecuteResponse, AdapterError> {
+    pub async fn copy_in(
+        &self,
+        session: &mut Session,
+        target: &CopyInTarget,
+        rows: Vec<Vec<Option<String>>>,
+    ) -> Result<ExecuteResponse, AdapterError> {
         let catalog = self.catalog();
-        let table = catalog.get(target.table).ok_or_else(|| AdapterError::internal("table vanished"))?.clone();
-        let ItemDetails::Table(details) = &table.details else { return Err(AdapterError::internal("COPY target is not a table")) };
+        let table = catalog
+            .get(target.table)
+            .ok_or_else(|| AdapterError::internal("table vanished"))?
+            .clone();
+        let ItemDetails::Table(details) = &table.details else {
+            return Err(AdapterError::internal("COPY target is not a table"));
+        };
         let arity = table.desc.arity();
         // Defaults for the columns the input does not provide.
         let mut defaults: Vec<Option<Row>> = vec![None; arity];
@@ -402,9 +573,18 @@ impl Adapter {
                     let mut binder = Binder::new(&view, QueryLifetime::OneShot);
                     let scope = Scope::empty();
                     let ecx = evert_sql::plan::expr::ExprContext::new(&scope, "DEFAULT");
-                    let bound = binder.bind_expr_as(&ecx, &expr, &table.desc.typ.column_types[c].scalar_type, evert_sql::plan::CastContext::Assignment)?;
+                    let bound = binder.bind_expr_as(
+                        &ecx,
+                        &expr,
+                        &table.desc.typ.column_types[c].scalar_type,
+                        evert_sql::plan::CastContext::Assignment,
+                    )?;
                     let mir = lowering::lower_constant_scalar(&bound)?;
-                    let mir = crate::query::substitute_scalar(mir, session, self.read_timestamp(session))?;
+                    let mir = crate::query::substitute_scalar(
+                        mir,
+                        session,
+                        self.read_timestamp(session),
+                    )?;
                     let arena = RowArena::new();
                     Row::of(mir.eval(&[], &arena)?)
                 }
@@ -418,7 +598,11 @@ impl Adapter {
             if fields.len() != target.columns.len() {
                 return Err(AdapterError::Invalid {
                     code: "22P04",
-                    message: format!("COPY row has {} columns, expected {}", fields.len(), target.columns.len()),
+                    message: format!(
+                        "COPY row has {} columns, expected {}",
+                        fields.len(),
+                        target.columns.len()
+                    ),
                 });
             }
             let mut row = Row::default();
@@ -430,12 +614,18 @@ impl Adapter {
                             None => packer.push(Datum::Null),
                             Some(text) => {
                                 let typ = &table.desc.typ.column_types[c].scalar_type;
-                                let d = evert_repr::strconv::parse_datum(text, &typ.unconstrained(), &arena)?;
+                                let d = evert_repr::strconv::parse_datum(
+                                    text,
+                                    &typ.unconstrained(),
+                                    &arena,
+                                )?;
                                 let d = evert_expr::scalar::cast::cast(d, typ, true, &arena)?;
                                 packer.push(d);
                             }
                         },
-                        None => packer.extend_by_row(defaults[c].as_ref().expect("default computed")),
+                        None => {
+                            packer.extend_by_row(defaults[c].as_ref().expect("default computed"))
+                        }
                     }
                 }
             }
@@ -443,10 +633,27 @@ impl Adapter {
         }
         let count = updates.len();
         let keyed = details.primary_key.is_some() || !details.unique.is_empty();
-        let _guard = if keyed { self.exclusive(session).await } else { None };
-        let _shared = if keyed || session.in_block() { None } else { Some(self.inner.write_lock.clone().read_owned().await) };
-        self.check_constraints(&catalog, session, target.table, &table.desc, details, &updates).await?;
-        self.apply_writes(session, vec![(target.table, updates)]).await?;
+        let _guard = if keyed {
+            self.exclusive(session).await
+        } else {
+            None
+        };
+        let _shared = if keyed || session.in_block() {
+            None
+        } else {
+            Some(self.inner.write_lock.clone().read_owned().await)
+        };
+        self.check_constraints(
+            &catalog,
+            session,
+            target.table,
+            &table.desc,
+            details,
+            &updates,
+        )
+        .await?;
+        self.apply_writes(session, vec![(target.table, updates)])
+            .await?;
         Ok(ExecuteResponse::command(format!("COPY {count}")))
     }
 }
@@ -461,7 +668,10 @@ pub(crate) fn constraint_keys(details: &TableDetails) -> Vec<Vec<MirScalarExpr>>
         .collect()
 }
 
-fn evaluate_returning(exprs: &[MirScalarExpr], rows: &[(Row, Diff)]) -> Result<Vec<Row>, AdapterError> {
+fn evaluate_returning(
+    exprs: &[MirScalarExpr],
+    rows: &[(Row, Diff)],
+) -> Result<Vec<Row>, AdapterError> {
     let arena = RowArena::new();
     let mut out = Vec::new();
     for (row, diff) in rows {
@@ -479,7 +689,16 @@ fn evaluate_returning(exprs: &[MirScalarExpr], rows: &[(Row, Diff)]) -> Result<V
 }
 
 fn failing_row(row: &Row) -> String {
-    let values: Vec<String> = row.iter().map(|d| if d.is_null() { "null".to_string() } else { d.to_string() }).collect();
+    let values: Vec<String> = row
+        .iter()
+        .map(|d| {
+            if d.is_null() {
+                "null".to_string()
+            } else {
+                d.to_string()
+            }
+        })
+        .collect();
     format!("({})", values.join(", "))
 }
 

@@ -21,6 +21,9 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub workers: usize,
     pub tick: Duration,
+    /// Overrides of the adapter's defaults (tests make compaction eager).
+    pub log_compaction_interval: Option<Duration>,
+    pub log_compaction_min_bytes: Option<u64>,
 }
 
 impl ServerConfig {
@@ -32,6 +35,8 @@ impl ServerConfig {
             data_dir: data_dir.into(),
             workers: 2,
             tick: Duration::from_millis(100),
+            log_compaction_interval: Some(Duration::from_millis(200)),
+            log_compaction_min_bytes: Some(64 * 1024),
         }
     }
 }
@@ -65,18 +70,49 @@ impl std::error::Error for StartError {}
 pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
     let mut adapter_config = AdapterConfig::new(config.data_dir.clone(), config.workers);
     adapter_config.tick = config.tick;
-    let adapter = Adapter::start(adapter_config).await.map_err(StartError::Adapter)?;
-    let listener = TcpListener::bind(config.listen).await.map_err(|e| StartError::Bind(format!("cannot listen on {}: {e}", config.listen)))?;
-    let pg_addr = listener.local_addr().map_err(|e| StartError::Bind(e.to_string()))?;
+    if let Some(i) = config.log_compaction_interval {
+        adapter_config.log_compaction_interval = i;
+    }
+    if let Some(b) = config.log_compaction_min_bytes {
+        adapter_config.log_compaction_min_bytes = b;
+    }
+    let adapter = Adapter::start(adapter_config)
+        .await
+        .map_err(StartError::Adapter)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| StartError::Bind(format!("cannot listen on {}: {e}", config.listen)))?;
+    let pg_addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(e.to_string()))?;
     let (shutdown, watch_rx) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(evert_pgwire::serve(listener, adapter.clone(), watch_rx.clone()))];
+    let mut tasks = vec![tokio::spawn(evert_pgwire::serve(
+        listener,
+        adapter.clone(),
+        watch_rx.clone(),
+    ))];
     let mut http_addr = None;
     if let Some(addr) = config.http_listen {
-        let http = TcpListener::bind(addr).await.map_err(|e| StartError::Bind(format!("cannot listen on {addr}: {e}")))?;
-        http_addr = Some(http.local_addr().map_err(|e| StartError::Bind(e.to_string()))?);
-        tasks.push(tokio::spawn(evert_http::serve(http, adapter.clone(), watch_rx)));
+        let http = TcpListener::bind(addr)
+            .await
+            .map_err(|e| StartError::Bind(format!("cannot listen on {addr}: {e}")))?;
+        http_addr = Some(
+            http.local_addr()
+                .map_err(|e| StartError::Bind(e.to_string()))?,
+        );
+        tasks.push(tokio::spawn(evert_http::serve(
+            http,
+            adapter.clone(),
+            watch_rx,
+        )));
     }
-    Ok(ServerHandle { pg_addr, http_addr, adapter, shutdown, tasks })
+    Ok(ServerHandle {
+        pg_addr,
+        http_addr,
+        adapter,
+        shutdown,
+        tasks,
+    })
 }
 
 impl ServerHandle {

@@ -30,11 +30,21 @@ struct Args {
 
 fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let workers = args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("evert: cannot start the async runtime: {e}");
@@ -48,6 +58,8 @@ fn main() {
             data_dir: args.data_dir.clone(),
             workers,
             tick: Duration::from_millis(args.tick_ms.max(1)),
+            log_compaction_interval: None,
+            log_compaction_min_bytes: None,
         };
         info!(data_dir = %args.data_dir.display(), workers, "starting evert");
         let handle = match evert_server::start(config).await {

@@ -8,7 +8,10 @@ use evert_repr::ParseError;
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlanError {
     /// 42601, with a 1-based character position into the statement when known.
-    Syntax { message: String, position: Option<usize> },
+    Syntax {
+        message: String,
+        position: Option<usize>,
+    },
     /// 42P01
     UnknownRelation(String),
     /// 42P01 with a message other than "relation ... does not exist"
@@ -131,7 +134,9 @@ impl fmt::Display for PlanError {
             PlanError::Syntax { message, .. } => f.write_str(message),
             PlanError::UnknownRelation(name) => write!(f, "relation \"{name}\" does not exist"),
             PlanError::UnknownColumn(name) => write!(f, "column \"{name}\" does not exist"),
-            PlanError::AmbiguousColumn(name) => write!(f, "column reference \"{name}\" is ambiguous"),
+            PlanError::AmbiguousColumn(name) => {
+                write!(f, "column reference \"{name}\" is ambiguous")
+            }
             PlanError::DuplicateObject(m)
             | PlanError::DuplicateColumn(m)
             | PlanError::InvalidEscapeString(m)
@@ -153,7 +158,10 @@ impl fmt::Display for PlanError {
             PlanError::UnknownParameter(n) => write!(f, "there is no parameter ${n}"),
             PlanError::Eval(e) => write!(f, "{e}"),
             PlanError::Unmaterializable { function, .. } => {
-                write!(f, "calls to {function} are not allowed in materialized views")
+                write!(
+                    f,
+                    "calls to {function} are not allowed in materialized views"
+                )
             }
         }
     }

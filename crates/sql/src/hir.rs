@@ -6,7 +6,10 @@
 //! `SELECT`), column references may point into enclosing queries (`level > 0`), and joins
 //! may be outer. [`crate::plan::lowering`] removes all three, producing MIR.
 
-use evert_expr::{AggregateFunc, BinaryFunc, ColumnOrder, Id, LocalId, TableFunc, UnaryFunc, UnmaterializableFunc, VariadicFunc};
+use evert_expr::{
+    AggregateFunc, BinaryFunc, ColumnOrder, Id, LocalId, TableFunc, UnaryFunc,
+    UnmaterializableFunc, VariadicFunc,
+};
 use evert_repr::{ColumnType, Datum, RelationType, Row, ScalarType};
 
 /// A column of the current relation (`level` 0) or of an enclosing query (`level` n).
@@ -156,7 +159,11 @@ pub enum WindowFunc {
     Rank,
     DenseRank,
     /// `lag(expr, offset, default)` (`lead` has a negative offset).
-    Lag { expr: HirScalarExpr, offset: i64, default: HirScalarExpr },
+    Lag {
+        expr: HirScalarExpr,
+        offset: i64,
+        default: HirScalarExpr,
+    },
     FirstValue(HirScalarExpr),
     LastValue(HirScalarExpr),
     /// An aggregate over the frame.
@@ -177,12 +184,20 @@ pub struct WindowFrame {
 impl WindowFrame {
     /// SQL's default frame with ORDER BY: from the partition start to the current row's peers.
     pub fn default_frame() -> WindowFrame {
-        WindowFrame { rows: false, start: None, end: Some(0) }
+        WindowFrame {
+            rows: false,
+            start: None,
+            end: Some(0),
+        }
     }
 
     /// The whole partition.
     pub fn whole() -> WindowFrame {
-        WindowFrame { rows: true, start: None, end: None }
+        WindowFrame {
+            rows: true,
+            start: None,
+            end: None,
+        }
     }
 }
 
@@ -209,11 +224,18 @@ impl HirScalarExpr {
     }
 
     pub fn call_unary(self, func: UnaryFunc) -> HirScalarExpr {
-        HirScalarExpr::CallUnary { func, expr: Box::new(self) }
+        HirScalarExpr::CallUnary {
+            func,
+            expr: Box::new(self),
+        }
     }
 
     pub fn call_binary(self, other: HirScalarExpr, func: BinaryFunc) -> HirScalarExpr {
-        HirScalarExpr::CallBinary { func, expr1: Box::new(self), expr2: Box::new(other) }
+        HirScalarExpr::CallBinary {
+            func,
+            expr1: Box::new(self),
+            expr2: Box::new(other),
+        }
     }
 
     pub fn not(self) -> HirScalarExpr {
@@ -221,15 +243,29 @@ impl HirScalarExpr {
     }
 
     pub fn and(self, other: HirScalarExpr) -> HirScalarExpr {
-        HirScalarExpr::CallVariadic { func: VariadicFunc::And, exprs: vec![self, other] }
+        HirScalarExpr::CallVariadic {
+            func: VariadicFunc::And,
+            exprs: vec![self, other],
+        }
     }
 
     pub fn or(self, other: HirScalarExpr) -> HirScalarExpr {
-        HirScalarExpr::CallVariadic { func: VariadicFunc::Or, exprs: vec![self, other] }
+        HirScalarExpr::CallVariadic {
+            func: VariadicFunc::Or,
+            exprs: vec![self, other],
+        }
     }
 
-    pub fn if_then_else(cond: HirScalarExpr, then: HirScalarExpr, els: HirScalarExpr) -> HirScalarExpr {
-        HirScalarExpr::If { cond: Box::new(cond), then: Box::new(then), els: Box::new(els) }
+    pub fn if_then_else(
+        cond: HirScalarExpr,
+        then: HirScalarExpr,
+        els: HirScalarExpr,
+    ) -> HirScalarExpr {
+        HirScalarExpr::If {
+            cond: Box::new(cond),
+            then: Box::new(then),
+            els: Box::new(els),
+        }
     }
 
     pub fn is_literal_true(&self) -> bool {
@@ -290,7 +326,9 @@ impl HirScalarExpr {
     pub fn visit_columns_mut<F: FnMut(&mut ColumnRef, usize)>(&mut self, depth: usize, f: &mut F) {
         match self {
             HirScalarExpr::Column(c) => f(c, depth),
-            HirScalarExpr::Exists(r) | HirScalarExpr::Select(r) => r.visit_columns_mut(depth + 1, f),
+            HirScalarExpr::Exists(r) | HirScalarExpr::Select(r) => {
+                r.visit_columns_mut(depth + 1, f)
+            }
             other => other.visit_children_mut(|c| c.visit_columns_mut(depth, f)),
         }
     }
@@ -326,42 +364,63 @@ impl HirScalarExpr {
 
 impl HirRelationExpr {
     pub fn project(self, outputs: Vec<usize>) -> HirRelationExpr {
-        HirRelationExpr::Project { input: Box::new(self), outputs }
+        HirRelationExpr::Project {
+            input: Box::new(self),
+            outputs,
+        }
     }
 
     pub fn map(self, scalars: Vec<HirScalarExpr>) -> HirRelationExpr {
         if scalars.is_empty() {
             return self;
         }
-        HirRelationExpr::Map { input: Box::new(self), scalars }
+        HirRelationExpr::Map {
+            input: Box::new(self),
+            scalars,
+        }
     }
 
     pub fn filter(self, predicates: Vec<HirScalarExpr>) -> HirRelationExpr {
         if predicates.is_empty() {
             return self;
         }
-        HirRelationExpr::Filter { input: Box::new(self), predicates }
+        HirRelationExpr::Filter {
+            input: Box::new(self),
+            predicates,
+        }
     }
 
     pub fn distinct(self) -> HirRelationExpr {
-        HirRelationExpr::Distinct { input: Box::new(self) }
+        HirRelationExpr::Distinct {
+            input: Box::new(self),
+        }
     }
 
     pub fn negate(self) -> HirRelationExpr {
-        HirRelationExpr::Negate { input: Box::new(self) }
+        HirRelationExpr::Negate {
+            input: Box::new(self),
+        }
     }
 
     pub fn threshold(self) -> HirRelationExpr {
-        HirRelationExpr::Threshold { input: Box::new(self) }
+        HirRelationExpr::Threshold {
+            input: Box::new(self),
+        }
     }
 
     pub fn union(self, other: HirRelationExpr) -> HirRelationExpr {
-        HirRelationExpr::Union { base: Box::new(self), inputs: vec![other] }
+        HirRelationExpr::Union {
+            base: Box::new(self),
+            inputs: vec![other],
+        }
     }
 
     /// A single row with no columns.
     pub fn unit() -> HirRelationExpr {
-        HirRelationExpr::Constant { rows: vec![Row::default()], typ: RelationType::empty() }
+        HirRelationExpr::Constant {
+            rows: vec![Row::default()],
+            typ: RelationType::empty(),
+        }
     }
 
     /// Visits every scalar expression of this relation and of nested relations, with the
@@ -401,13 +460,21 @@ impl HirRelationExpr {
                     p.visit_columns_mut(depth, f);
                 }
             }
-            HirRelationExpr::Join { left, right, on, lateral, .. } => {
+            HirRelationExpr::Join {
+                left,
+                right,
+                on,
+                lateral,
+                ..
+            } => {
                 left.visit_columns_mut(depth, f);
                 // A lateral right side sees the left side as one level out.
                 right.visit_columns_mut(if *lateral { depth + 1 } else { depth }, f);
                 on.visit_columns_mut(depth, f);
             }
-            HirRelationExpr::Reduce { input, aggregates, .. } => {
+            HirRelationExpr::Reduce {
+                input, aggregates, ..
+            } => {
                 input.visit_columns_mut(depth, f);
                 for a in aggregates {
                     for arg in &mut a.args {
@@ -437,7 +504,10 @@ impl HirRelationExpr {
         let mut copy = self.clone();
         copy.visit_columns_mut(0, &mut |c, depth| {
             if c.level > depth {
-                let r = ColumnRef { level: c.level - depth, column: c.column };
+                let r = ColumnRef {
+                    level: c.level - depth,
+                    column: c.column,
+                };
                 if !refs.contains(&r) {
                     refs.push(r);
                 }

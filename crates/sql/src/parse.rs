@@ -25,27 +25,52 @@ pub struct ParsedStatement {
 #[derive(Debug, Clone)]
 pub enum Statement {
     /// A query, possibly with `AS OF <timestamp>`.
-    Select { query: Box<Query>, as_of: Option<Expr> },
+    Select {
+        query: Box<Query>,
+        as_of: Option<Expr>,
+    },
     Subscribe(SubscribeStatement),
     /// `COPY (query | SUBSCRIBE ...) TO STDOUT`
-    CopyTo { inner: Box<Statement> },
+    CopyTo {
+        inner: Box<Statement>,
+    },
     /// `COPY table [(columns)] FROM STDIN [WITH (FORMAT ..., ...)]`
-    CopyFrom { table: ObjectName, columns: Vec<String>, options: Vec<(String, Option<String>)> },
+    CopyFrom {
+        table: ObjectName,
+        columns: Vec<String>,
+        options: Vec<(String, Option<String>)>,
+    },
     Show(ShowStatement),
     /// `DECLARE name CURSOR FOR <SELECT | SUBSCRIBE>`
-    DeclareCursor { name: String, inner: Box<Statement> },
+    DeclareCursor {
+        name: String,
+        inner: Box<Statement>,
+    },
     /// `FETCH [n | ALL | NEXT] [FROM | IN] name [WITH (TIMEOUT = '...')]`
-    Fetch { name: String, count: Option<u64>, timeout: Option<Expr> },
+    Fetch {
+        name: String,
+        count: Option<u64>,
+        timeout: Option<Expr>,
+    },
     /// `CLOSE name`
-    CloseCursor { name: String },
+    CloseCursor {
+        name: String,
+    },
     /// `EXPLAIN [PLAN FOR] query`
-    Explain { query: Box<Query> },
+    Explain {
+        query: Box<Query>,
+    },
     /// `EXPLAIN TIMESTAMP FOR query`
-    ExplainTimestamp { query: Box<Query> },
+    ExplainTimestamp {
+        query: Box<Query>,
+    },
     /// `CREATE SOURCE name FROM LOAD GENERATOR kind [(options)] [FOR ALL TABLES]`
     CreateSource(CreateSourceStatement),
     /// `ALTER ... SET (RETAIN HISTORY FOR '...')` and similar evert options.
-    AlterRetainHistory { name: ObjectName, retain: Option<String> },
+    AlterRetainHistory {
+        name: ObjectName,
+        retain: Option<String>,
+    },
     /// An empty statement (only whitespace or comments).
     Empty,
     /// Anything else, as sqlparser parsed it.
@@ -83,7 +108,10 @@ pub enum ShowStatement {
     /// `SHOW COLUMNS FROM name`
     Columns { from: ObjectName },
     /// `SHOW CREATE TABLE | VIEW | MATERIALIZED VIEW | INDEX | SOURCE name`
-    Create { kind: ShowObjectKind, name: ObjectName },
+    Create {
+        kind: ShowObjectKind,
+        name: ObjectName,
+    },
     /// `SHOW variable` / `SHOW ALL`
     Variable(String),
 }
@@ -126,7 +154,10 @@ pub fn parse(sql: &str) -> Result<Vec<ParsedStatement>, PlanError> {
             other => other,
         })?;
         if !matches!(parsed, Statement::Empty) {
-            statements.push(ParsedStatement { stmt: parsed, sql: text.trim().to_string() });
+            statements.push(ParsedStatement {
+                stmt: parsed,
+                sql: text.trim().to_string(),
+            });
         }
     }
     Ok(statements)
@@ -134,9 +165,14 @@ pub fn parse(sql: &str) -> Result<Vec<ParsedStatement>, PlanError> {
 
 /// Byte ranges of the statements: split at top-level semicolons.
 fn statement_ranges(sql: &str, tokens: &[TokenWithSpan]) -> Vec<(usize, usize)> {
-    let line_starts: Vec<usize> = std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
     let byte_of = |line: u64, column: u64| -> usize {
-        let line_start = line_starts.get((line.max(1) - 1) as usize).copied().unwrap_or(sql.len());
+        let line_start = line_starts
+            .get((line.max(1) - 1) as usize)
+            .copied()
+            .unwrap_or(sql.len());
         sql[line_start..]
             .char_indices()
             .nth((column.max(1) - 1) as usize)
@@ -199,7 +235,10 @@ fn syntax_error(text: &str, e: ParserError) -> PlanError {
             Some((expected, found)) if found.trim() == "EOF" => {
                 format!("syntax error at end of input (expected {expected})")
             }
-            Some((expected, found)) => format!("syntax error at or near \"{}\" (expected {expected})", found.trim()),
+            Some((expected, found)) => format!(
+                "syntax error at or near \"{}\" (expected {expected})",
+                found.trim()
+            ),
             None => format!("syntax error: expected {rest}"),
         }
     } else {
@@ -214,16 +253,23 @@ fn word_is(token: &Token, word: &str) -> bool {
 
 fn significant_tokens(text: &str) -> Result<Vec<TokenWithSpan>, PlanError> {
     let dialect = PostgreSqlDialect {};
-    let tokens = Tokenizer::new(&dialect, text).tokenize_with_location().map_err(|e| PlanError::Syntax {
-        message: e.message.clone(),
-        position: char_position(text, e.location.line, e.location.column),
-    })?;
-    Ok(tokens.into_iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect())
+    let tokens = Tokenizer::new(&dialect, text)
+        .tokenize_with_location()
+        .map_err(|e| PlanError::Syntax {
+            message: e.message.clone(),
+            position: char_position(text, e.location.line, e.location.column),
+        })?;
+    Ok(tokens
+        .into_iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect())
 }
 
 fn parser_for(text: &str) -> Result<Parser<'static>, PlanError> {
     static DIALECT: PostgreSqlDialect = PostgreSqlDialect {};
-    Parser::new(&DIALECT).try_with_sql(text).map_err(|e| syntax_error(text, e))
+    Parser::new(&DIALECT)
+        .try_with_sql(text)
+        .map_err(|e| syntax_error(text, e))
 }
 
 fn expect_end(parser: &mut Parser, text: &str) -> Result<(), PlanError> {
@@ -233,7 +279,10 @@ fn expect_end(parser: &mut Parser, text: &str) -> Result<(), PlanError> {
     } else {
         Err(syntax_error(
             text,
-            ParserError::ParserError(format!("Expected: end of statement, found: {}{}", t.token, t.span.start)),
+            ParserError::ParserError(format!(
+                "Expected: end of statement, found: {}{}",
+                t.token, t.span.start
+            )),
         ))
     }
 }
@@ -265,16 +314,26 @@ fn parse_one(text: &str) -> Result<Statement, PlanError> {
     if word_is(&first.token, "close") {
         let mut parser = parser_for(text)?;
         parser.next_token();
-        let name = parser.parse_identifier().map_err(|e| syntax_error(text, e))?;
+        let name = parser
+            .parse_identifier()
+            .map_err(|e| syntax_error(text, e))?;
         expect_end(&mut parser, text)?;
-        return Ok(Statement::CloseCursor { name: normalize_ident(&name) });
+        return Ok(Statement::CloseCursor {
+            name: normalize_ident(&name),
+        });
     }
     if word_is(&first.token, "explain") {
         if let Some(stmt) = parse_explain(text, &tokens)? {
             return Ok(stmt);
         }
     }
-    if word_is(&first.token, "create") && tokens.iter().skip(1).take(2).any(|t| word_is(&t.token, "source")) {
+    if word_is(&first.token, "create")
+        && tokens
+            .iter()
+            .skip(1)
+            .take(2)
+            .any(|t| word_is(&t.token, "source"))
+    {
         return parse_create_source(text);
     }
     if word_is(&first.token, "alter") && tokens.iter().any(|t| word_is(&t.token, "retain")) {
@@ -296,8 +355,21 @@ fn parse_one(text: &str) -> Result<Statement, PlanError> {
         };
         return Ok(Statement::Select { query, as_of });
     }
+    // `WITH (RETAIN HISTORY FOR '...')` is evert's (and Materialize's) option; sqlparser does
+    // not know it. It is removed here; the catalog keeps the original text, from which the
+    // adapter reads the retention.
+    let stripped;
+    let text = if word_is(&first.token, "create") {
+        let (rest, _) = strip_retain_history(text);
+        stripped = rest;
+        stripped.as_str()
+    } else {
+        text
+    };
     let mut parser = parser_for(text)?;
-    let stmt = parser.parse_statement().map_err(|e| syntax_error(text, e))?;
+    let stmt = parser
+        .parse_statement()
+        .map_err(|e| syntax_error(text, e))?;
     expect_end(&mut parser, text)?;
     Ok(match stmt {
         ast::Statement::Query(query) => Statement::Select { query, as_of: None },
@@ -337,7 +409,12 @@ fn split_as_of<'a>(text: &'a str, tokens: &[TokenWithSpan]) -> (&'a str, Option<
         let mut byte = 0;
         for (i, line) in text.split('\n').enumerate() {
             if i as u64 + 1 == loc.line {
-                return byte + line.char_indices().nth((loc.column.max(1) - 1) as usize).map(|(b, _)| b).unwrap_or(line.len());
+                return byte
+                    + line
+                        .char_indices()
+                        .nth((loc.column.max(1) - 1) as usize)
+                        .map(|(b, _)| b)
+                        .unwrap_or(line.len());
             }
             byte += line.len() + 1;
         }
@@ -347,16 +424,25 @@ fn split_as_of<'a>(text: &'a str, tokens: &[TokenWithSpan]) -> (&'a str, Option<
     (&text[..a], Some(&text[b..]))
 }
 
-fn parse_with_options(parser: &mut Parser, text: &str) -> Result<Vec<(String, Option<Expr>)>, PlanError> {
+fn parse_with_options(
+    parser: &mut Parser,
+    text: &str,
+) -> Result<Vec<(String, Option<Expr>)>, PlanError> {
     let mut options = Vec::new();
     if !parser.parse_keyword(Keyword::WITH) {
         return Ok(options);
     }
-    parser.expect_token(&Token::LParen).map_err(|e| syntax_error(text, e))?;
+    parser
+        .expect_token(&Token::LParen)
+        .map_err(|e| syntax_error(text, e))?;
     loop {
-        let name = parser.parse_identifier().map_err(|e| syntax_error(text, e))?;
+        let name = parser
+            .parse_identifier()
+            .map_err(|e| syntax_error(text, e))?;
         let name = name.value.to_ascii_lowercase();
-        let value = if parser.consume_token(&Token::Eq) || !matches!(parser.peek_token().token, Token::Comma | Token::RParen) {
+        let value = if parser.consume_token(&Token::Eq)
+            || !matches!(parser.peek_token().token, Token::Comma | Token::RParen)
+        {
             Some(parser.parse_expr().map_err(|e| syntax_error(text, e))?)
         } else {
             None
@@ -366,7 +452,9 @@ fn parse_with_options(parser: &mut Parser, text: &str) -> Result<Vec<(String, Op
             break;
         }
     }
-    parser.expect_token(&Token::RParen).map_err(|e| syntax_error(text, e))?;
+    parser
+        .expect_token(&Token::RParen)
+        .map_err(|e| syntax_error(text, e))?;
     Ok(options)
 }
 
@@ -378,13 +466,27 @@ fn bool_option(name: &str, value: &Option<Expr>) -> Result<bool, PlanError> {
             ast::Value::SingleQuotedString(s) => match s.to_ascii_lowercase().as_str() {
                 "true" | "on" | "t" => Ok(true),
                 "false" | "off" | "f" => Ok(false),
-                _ => Err(PlanError::InvalidParameterValue(format!("invalid value for option {name}: {s}"))),
+                _ => Err(PlanError::InvalidParameterValue(format!(
+                    "invalid value for option {name}: {s}"
+                ))),
             },
-            other => Err(PlanError::InvalidParameterValue(format!("invalid value for option {name}: {other}"))),
+            other => Err(PlanError::InvalidParameterValue(format!(
+                "invalid value for option {name}: {other}"
+            ))),
         },
-        Some(Expr::Identifier(i)) if i.value.eq_ignore_ascii_case("true") || i.value.eq_ignore_ascii_case("on") => Ok(true),
-        Some(Expr::Identifier(i)) if i.value.eq_ignore_ascii_case("false") || i.value.eq_ignore_ascii_case("off") => Ok(false),
-        Some(other) => Err(PlanError::InvalidParameterValue(format!("invalid value for option {name}: {other}"))),
+        Some(Expr::Identifier(i))
+            if i.value.eq_ignore_ascii_case("true") || i.value.eq_ignore_ascii_case("on") =>
+        {
+            Ok(true)
+        }
+        Some(Expr::Identifier(i))
+            if i.value.eq_ignore_ascii_case("false") || i.value.eq_ignore_ascii_case("off") =>
+        {
+            Ok(false)
+        }
+        Some(other) => Err(PlanError::InvalidParameterValue(format!(
+            "invalid value for option {name}: {other}"
+        ))),
     }
 }
 
@@ -400,12 +502,25 @@ fn parse_subscribe(parser: &mut Parser, text: &str) -> Result<SubscribeStatement
     let _ = parser.parse_keyword(Keyword::TO);
     let relation = if parser.consume_token(&Token::LParen) {
         let q = parser.parse_query().map_err(|e| syntax_error(text, e))?;
-        parser.expect_token(&Token::RParen).map_err(|e| syntax_error(text, e))?;
+        parser
+            .expect_token(&Token::RParen)
+            .map_err(|e| syntax_error(text, e))?;
         SubscribeRelation::Query(q)
     } else {
-        SubscribeRelation::Name(parser.parse_object_name(false).map_err(|e| syntax_error(text, e))?)
+        SubscribeRelation::Name(
+            parser
+                .parse_object_name(false)
+                .map_err(|e| syntax_error(text, e))?,
+        )
     };
-    let mut stmt = SubscribeStatement { relation, snapshot: None, progress: None, envelope: None, as_of: None, up_to: None };
+    let mut stmt = SubscribeStatement {
+        relation,
+        snapshot: None,
+        progress: None,
+        envelope: None,
+        as_of: None,
+        up_to: None,
+    };
     loop {
         let t = parser.peek_token().token;
         if word_is(&t, "envelope") {
@@ -418,30 +533,43 @@ fn parse_subscribe(parser: &mut Parser, text: &str) -> Result<SubscribeStatement
             } else {
                 return Err(PlanError::unsupported(format!("ENVELOPE {kind}")));
             };
-            parser.expect_token(&Token::LParen).map_err(|e| syntax_error(text, e))?;
+            parser
+                .expect_token(&Token::LParen)
+                .map_err(|e| syntax_error(text, e))?;
             if !word_is(&parser.next_token().token, "key") {
                 return Err(PlanError::Invalid("expected KEY in ENVELOPE".into()));
             }
             let columns = parser
                 .parse_parenthesized_column_list(sqlparser::parser::IsOptional::Mandatory, false)
                 .map_err(|e| syntax_error(text, e))?;
-            parser.expect_token(&Token::RParen).map_err(|e| syntax_error(text, e))?;
+            parser
+                .expect_token(&Token::RParen)
+                .map_err(|e| syntax_error(text, e))?;
             stmt.envelope = Some((envelope, columns.iter().map(normalize_ident).collect()));
         } else if matches!(&t, Token::Word(w) if w.keyword == Keyword::WITH) {
             for (name, value) in parse_with_options(parser, text)? {
                 match name.as_str() {
                     "snapshot" => stmt.snapshot = Some(bool_option(&name, &value)?),
                     "progress" => stmt.progress = Some(bool_option(&name, &value)?),
-                    other => return Err(PlanError::unsupported(format!("SUBSCRIBE option {}", other.to_uppercase()))),
+                    other => {
+                        return Err(PlanError::unsupported(format!(
+                            "SUBSCRIBE option {}",
+                            other.to_uppercase()
+                        )))
+                    }
                 }
             }
         } else if matches!(&t, Token::Word(w) if w.keyword == Keyword::AS) {
             parser.next_token();
-            parser.expect_keyword(Keyword::OF).map_err(|e| syntax_error(text, e))?;
+            parser
+                .expect_keyword(Keyword::OF)
+                .map_err(|e| syntax_error(text, e))?;
             stmt.as_of = Some(parser.parse_expr().map_err(|e| syntax_error(text, e))?);
         } else if word_is(&t, "up") {
             parser.next_token();
-            parser.expect_keyword(Keyword::TO).map_err(|e| syntax_error(text, e))?;
+            parser
+                .expect_keyword(Keyword::TO)
+                .map_err(|e| syntax_error(text, e))?;
             stmt.up_to = Some(parser.parse_expr().map_err(|e| syntax_error(text, e))?);
         } else {
             break;
@@ -453,15 +581,21 @@ fn parse_subscribe(parser: &mut Parser, text: &str) -> Result<SubscribeStatement
 fn parse_copy_to(text: &str) -> Result<Statement, PlanError> {
     let mut parser = parser_for(text)?;
     parser.next_token(); // COPY
-    parser.expect_token(&Token::LParen).map_err(|e| syntax_error(text, e))?;
+    parser
+        .expect_token(&Token::LParen)
+        .map_err(|e| syntax_error(text, e))?;
     let inner = if word_is(&parser.peek_token().token, "subscribe") {
         Statement::Subscribe(parse_subscribe(&mut parser, text)?)
     } else {
         let query = parser.parse_query().map_err(|e| syntax_error(text, e))?;
         Statement::Select { query, as_of: None }
     };
-    parser.expect_token(&Token::RParen).map_err(|e| syntax_error(text, e))?;
-    parser.expect_keyword(Keyword::TO).map_err(|e| syntax_error(text, e))?;
+    parser
+        .expect_token(&Token::RParen)
+        .map_err(|e| syntax_error(text, e))?;
+    parser
+        .expect_keyword(Keyword::TO)
+        .map_err(|e| syntax_error(text, e))?;
     if !word_is(&parser.next_token().token, "stdout") {
         return Err(PlanError::unsupported("COPY TO anything other than STDOUT"));
     }
@@ -469,20 +603,26 @@ fn parse_copy_to(text: &str) -> Result<Statement, PlanError> {
     let options = parse_with_options(&mut parser, text)?;
     for (name, value) in options {
         if name == "format" {
-            let v = value.map(|v| v.to_string().trim_matches('\'').to_ascii_lowercase()).unwrap_or_default();
+            let v = value
+                .map(|v| v.to_string().trim_matches('\'').to_ascii_lowercase())
+                .unwrap_or_default();
             if v != "text" {
                 return Err(PlanError::unsupported(format!("COPY TO with FORMAT {v}")));
             }
         }
     }
     expect_end(&mut parser, text)?;
-    Ok(Statement::CopyTo { inner: Box::new(inner) })
+    Ok(Statement::CopyTo {
+        inner: Box::new(inner),
+    })
 }
 
 fn parse_copy_from(text: &str) -> Result<Statement, PlanError> {
     let mut parser = parser_for(text)?;
     parser.next_token(); // COPY
-    let table = parser.parse_object_name(false).map_err(|e| syntax_error(text, e))?;
+    let table = parser
+        .parse_object_name(false)
+        .map_err(|e| syntax_error(text, e))?;
     let columns = if parser.peek_token().token == Token::LParen {
         parser
             .parse_parenthesized_column_list(sqlparser::parser::IsOptional::Optional, false)
@@ -493,29 +633,52 @@ fn parse_copy_from(text: &str) -> Result<Statement, PlanError> {
     } else {
         vec![]
     };
-    parser.expect_keyword(Keyword::FROM).map_err(|e| syntax_error(text, e))?;
+    parser
+        .expect_keyword(Keyword::FROM)
+        .map_err(|e| syntax_error(text, e))?;
     if !word_is(&parser.next_token().token, "stdin") {
-        return Err(PlanError::unsupported("COPY FROM anything other than STDIN"));
+        return Err(PlanError::unsupported(
+            "COPY FROM anything other than STDIN",
+        ));
     }
     let mut options = Vec::new();
     let with = parser.parse_keyword(Keyword::WITH);
     if with || parser.peek_token().token == Token::LParen {
-        parser.expect_token(&Token::LParen).map_err(|e| syntax_error(text, e))?;
+        parser
+            .expect_token(&Token::LParen)
+            .map_err(|e| syntax_error(text, e))?;
         loop {
-            let name = parser.parse_identifier().map_err(|e| syntax_error(text, e))?.value.to_ascii_lowercase();
+            let name = parser
+                .parse_identifier()
+                .map_err(|e| syntax_error(text, e))?
+                .value
+                .to_ascii_lowercase();
             let value = match parser.peek_token().token {
                 Token::Comma | Token::RParen => None,
-                _ => Some(parser.next_token().token.to_string().trim_matches('\'').to_string()),
+                _ => Some(
+                    parser
+                        .next_token()
+                        .token
+                        .to_string()
+                        .trim_matches('\'')
+                        .to_string(),
+                ),
             };
             options.push((name, value));
             if !parser.consume_token(&Token::Comma) {
                 break;
             }
         }
-        parser.expect_token(&Token::RParen).map_err(|e| syntax_error(text, e))?;
+        parser
+            .expect_token(&Token::RParen)
+            .map_err(|e| syntax_error(text, e))?;
     }
     expect_end(&mut parser, text)?;
-    Ok(Statement::CopyFrom { table, columns, options })
+    Ok(Statement::CopyFrom {
+        table,
+        columns,
+        options,
+    })
 }
 
 fn parse_show(text: &str) -> Result<Statement, PlanError> {
@@ -533,7 +696,9 @@ fn parse_show(text: &str) -> Result<Statement, PlanError> {
         for _ in 0..skip {
             parser.next_token();
         }
-        let name = parser.parse_object_name(false).map_err(|e| syntax_error(text, e))?;
+        let name = parser
+            .parse_object_name(false)
+            .map_err(|e| syntax_error(text, e))?;
         expect_end(&mut parser, text)?;
         Ok(name)
     };
@@ -542,7 +707,9 @@ fn parse_show(text: &str) -> Result<Statement, PlanError> {
         match w {
             ["tables", ..] | ["table", ..] => Some((ShowObjectKind::Table, 1)),
             ["views", ..] | ["view", ..] => Some((ShowObjectKind::View, 1)),
-            ["materialized", "views", ..] | ["materialized", "view", ..] => Some((ShowObjectKind::MaterializedView, 2)),
+            ["materialized", "views", ..] | ["materialized", "view", ..] => {
+                Some((ShowObjectKind::MaterializedView, 2))
+            }
             ["indexes", ..] | ["index", ..] | ["indices", ..] => Some((ShowObjectKind::Index, 1)),
             ["sources", ..] | ["source", ..] => Some((ShowObjectKind::Source, 1)),
             _ => None,
@@ -550,28 +717,58 @@ fn parse_show(text: &str) -> Result<Statement, PlanError> {
     };
     let show = match &w[1..] {
         ["create", rest @ ..] => {
-            let (kind, n) = object_kind(rest).ok_or_else(|| PlanError::unsupported(format!("SHOW CREATE {}", rest.join(" ").to_uppercase())))?;
-            ShowStatement::Create { kind, name: rest_name(2 + n)? }
+            let (kind, n) = object_kind(rest).ok_or_else(|| {
+                PlanError::unsupported(format!("SHOW CREATE {}", rest.join(" ").to_uppercase()))
+            })?;
+            ShowStatement::Create {
+                kind,
+                name: rest_name(2 + n)?,
+            }
         }
-        ["columns", "from" | "in", ..] => ShowStatement::Columns { from: rest_name(3)? },
-        [first, ..] if object_kind(&w[1..]).is_some() && matches!(*first, "tables" | "views" | "materialized" | "indexes" | "indices" | "sources") => {
+        ["columns", "from" | "in", ..] => ShowStatement::Columns {
+            from: rest_name(3)?,
+        },
+        [first, ..]
+            if object_kind(&w[1..]).is_some()
+                && matches!(
+                    *first,
+                    "tables" | "views" | "materialized" | "indexes" | "indices" | "sources"
+                ) =>
+        {
             let (kind, n) = object_kind(&w[1..]).expect("checked");
             let after = &w[1 + n..];
             match kind {
                 ShowObjectKind::Index => match after {
                     [] => ShowStatement::Indexes { on: None },
-                    ["on" | "from" | "in", ..] => ShowStatement::Indexes { on: Some(rest_name(2 + n)?) },
-                    _ => return Err(PlanError::Invalid(format!("syntax error in SHOW: {}", w.join(" ")))),
+                    ["on" | "from" | "in", ..] => ShowStatement::Indexes {
+                        on: Some(rest_name(2 + n)?),
+                    },
+                    _ => {
+                        return Err(PlanError::Invalid(format!(
+                            "syntax error in SHOW: {}",
+                            w.join(" ")
+                        )))
+                    }
                 },
                 _ => match after {
                     [] => ShowStatement::Objects { kind },
                     // Schemas other than public hold no user objects; FROM public is accepted.
                     ["from" | "in", _schema] => ShowStatement::Objects { kind },
-                    _ => return Err(PlanError::Invalid(format!("syntax error in SHOW: {}", w.join(" ")))),
+                    _ => {
+                        return Err(PlanError::Invalid(format!(
+                            "syntax error in SHOW: {}",
+                            w.join(" ")
+                        )))
+                    }
                 },
             }
         }
-        [] => return Err(PlanError::Syntax { message: "syntax error at end of input".into(), position: Some(text.chars().count()) }),
+        [] => {
+            return Err(PlanError::Syntax {
+                message: "syntax error at end of input".into(),
+                position: Some(text.chars().count()),
+            })
+        }
         rest => ShowStatement::Variable(rest.join(" ").replace(" . ", ".")),
     };
     Ok(Statement::Show(show))
@@ -580,16 +777,27 @@ fn parse_show(text: &str) -> Result<Statement, PlanError> {
 fn parse_declare(text: &str) -> Result<Statement, PlanError> {
     let mut parser = parser_for(text)?;
     parser.next_token(); // DECLARE
-    let name = normalize_ident(&parser.parse_identifier().map_err(|e| syntax_error(text, e))?);
+    let name = normalize_ident(
+        &parser
+            .parse_identifier()
+            .map_err(|e| syntax_error(text, e))?,
+    );
     // Accept the usual cursor options, which do not change evert's behaviour.
-    while matches!(parser.peek_token().token, Token::Word(ref w) if ["binary", "insensitive", "no", "scroll"].contains(&w.value.to_ascii_lowercase().as_str())) {
+    while matches!(parser.peek_token().token, Token::Word(ref w) if ["binary", "insensitive", "no", "scroll"].contains(&w.value.to_ascii_lowercase().as_str()))
+    {
         parser.next_token();
     }
-    parser.expect_keyword(Keyword::CURSOR).map_err(|e| syntax_error(text, e))?;
+    parser
+        .expect_keyword(Keyword::CURSOR)
+        .map_err(|e| syntax_error(text, e))?;
     if parser.parse_keyword(Keyword::WITH) || parser.parse_keyword(Keyword::WITHOUT) {
-        parser.expect_keyword(Keyword::HOLD).map_err(|e| syntax_error(text, e))?;
+        parser
+            .expect_keyword(Keyword::HOLD)
+            .map_err(|e| syntax_error(text, e))?;
     }
-    parser.expect_keyword(Keyword::FOR).map_err(|e| syntax_error(text, e))?;
+    parser
+        .expect_keyword(Keyword::FOR)
+        .map_err(|e| syntax_error(text, e))?;
     let inner = if word_is(&parser.peek_token().token, "subscribe") {
         Statement::Subscribe(parse_subscribe(&mut parser, text)?)
     } else {
@@ -597,7 +805,10 @@ fn parse_declare(text: &str) -> Result<Statement, PlanError> {
         Statement::Select { query, as_of: None }
     };
     expect_end(&mut parser, text)?;
-    Ok(Statement::DeclareCursor { name, inner: Box::new(inner) })
+    Ok(Statement::DeclareCursor {
+        name,
+        inner: Box::new(inner),
+    })
 }
 
 fn parse_fetch(text: &str) -> Result<Statement, PlanError> {
@@ -607,7 +818,9 @@ fn parse_fetch(text: &str) -> Result<Statement, PlanError> {
     let t = parser.peek_token().token;
     match &t {
         Token::Number(n, _) => {
-            count = Some(n.parse::<u64>().map_err(|_| PlanError::InvalidParameterValue(format!("invalid FETCH count {n}")))?);
+            count = Some(n.parse::<u64>().map_err(|_| {
+                PlanError::InvalidParameterValue(format!("invalid FETCH count {n}"))
+            })?);
             parser.next_token();
         }
         Token::Word(w) if w.keyword == Keyword::ALL => {
@@ -621,7 +834,9 @@ fn parse_fetch(text: &str) -> Result<Statement, PlanError> {
             parser.next_token();
             match parser.peek_token().token {
                 Token::Number(n, _) => {
-                    count = Some(n.parse::<u64>().map_err(|_| PlanError::InvalidParameterValue(format!("invalid FETCH count {n}")))?);
+                    count = Some(n.parse::<u64>().map_err(|_| {
+                        PlanError::InvalidParameterValue(format!("invalid FETCH count {n}"))
+                    })?);
                     parser.next_token();
                 }
                 Token::Word(w) if w.keyword == Keyword::ALL => {
@@ -636,16 +851,29 @@ fn parse_fetch(text: &str) -> Result<Statement, PlanError> {
     if !parser.parse_keyword(Keyword::FROM) {
         let _ = parser.parse_keyword(Keyword::IN);
     }
-    let name = normalize_ident(&parser.parse_identifier().map_err(|e| syntax_error(text, e))?);
+    let name = normalize_ident(
+        &parser
+            .parse_identifier()
+            .map_err(|e| syntax_error(text, e))?,
+    );
     let mut timeout = None;
     for (option, value) in parse_with_options(&mut parser, text)? {
         match option.as_str() {
             "timeout" => timeout = value,
-            other => return Err(PlanError::unsupported(format!("FETCH option {}", other.to_uppercase()))),
+            other => {
+                return Err(PlanError::unsupported(format!(
+                    "FETCH option {}",
+                    other.to_uppercase()
+                )))
+            }
         }
     }
     expect_end(&mut parser, text)?;
-    Ok(Statement::Fetch { name, count, timeout })
+    Ok(Statement::Fetch {
+        name,
+        count,
+        timeout,
+    })
 }
 
 fn parse_explain(text: &str, tokens: &[TokenWithSpan]) -> Result<Option<Statement>, PlanError> {
@@ -654,7 +882,9 @@ fn parse_explain(text: &str, tokens: &[TokenWithSpan]) -> Result<Option<Statemen
         let mut parser = parser_for(text)?;
         parser.next_token();
         parser.next_token();
-        parser.expect_keyword(Keyword::FOR).map_err(|e| syntax_error(text, e))?;
+        parser
+            .expect_keyword(Keyword::FOR)
+            .map_err(|e| syntax_error(text, e))?;
         let query = parser.parse_query().map_err(|e| syntax_error(text, e))?;
         expect_end(&mut parser, text)?;
         return Ok(Some(Statement::ExplainTimestamp { query }));
@@ -663,14 +893,20 @@ fn parse_explain(text: &str, tokens: &[TokenWithSpan]) -> Result<Option<Statemen
     parser.next_token();
     if word_is(&parser.peek_token().token, "plan") {
         parser.next_token();
-        parser.expect_keyword(Keyword::FOR).map_err(|e| syntax_error(text, e))?;
-    } else if matches!(parser.peek_token().token, Token::Word(ref w) if w.keyword == Keyword::ANALYZE || w.keyword == Keyword::VERBOSE) {
+        parser
+            .expect_keyword(Keyword::FOR)
+            .map_err(|e| syntax_error(text, e))?;
+    } else if matches!(parser.peek_token().token, Token::Word(ref w) if w.keyword == Keyword::ANALYZE || w.keyword == Keyword::VERBOSE)
+    {
         return Err(PlanError::unsupported("EXPLAIN ANALYZE"));
     }
     let t = parser.peek_token().token;
-    let is_query = matches!(&t, Token::Word(w) if matches!(w.keyword, Keyword::SELECT | Keyword::WITH | Keyword::VALUES)) || t == Token::LParen;
+    let is_query = matches!(&t, Token::Word(w) if matches!(w.keyword, Keyword::SELECT | Keyword::WITH | Keyword::VALUES))
+        || t == Token::LParen;
     if !is_query {
-        return Err(PlanError::unsupported("EXPLAIN of statements other than queries"));
+        return Err(PlanError::unsupported(
+            "EXPLAIN of statements other than queries",
+        ));
     }
     let query = parser.parse_query().map_err(|e| syntax_error(text, e))?;
     expect_end(&mut parser, text)?;
@@ -684,8 +920,12 @@ fn parse_create_source(text: &str) -> Result<Statement, PlanError> {
         return Err(PlanError::Invalid("expected SOURCE".into()));
     }
     let if_not_exists = parser.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
-    let name = parser.parse_object_name(false).map_err(|e| syntax_error(text, e))?;
-    parser.expect_keyword(Keyword::FROM).map_err(|e| syntax_error(text, e))?;
+    let name = parser
+        .parse_object_name(false)
+        .map_err(|e| syntax_error(text, e))?;
+    parser
+        .expect_keyword(Keyword::FROM)
+        .map_err(|e| syntax_error(text, e))?;
     let kind = parser.next_token().token;
     if !word_is(&kind, "load") {
         return Err(PlanError::unsupported(format!("CREATE SOURCE FROM {kind}")));
@@ -693,7 +933,11 @@ fn parse_create_source(text: &str) -> Result<Statement, PlanError> {
     if !word_is(&parser.next_token().token, "generator") {
         return Err(PlanError::Invalid("expected GENERATOR after LOAD".into()));
     }
-    let generator = parser.parse_identifier().map_err(|e| syntax_error(text, e))?.value.to_ascii_lowercase();
+    let generator = parser
+        .parse_identifier()
+        .map_err(|e| syntax_error(text, e))?
+        .value
+        .to_ascii_lowercase();
     let mut options = Vec::new();
     if parser.consume_token(&Token::LParen) {
         loop {
@@ -712,30 +956,47 @@ fn parse_create_source(text: &str) -> Result<Statement, PlanError> {
                 break;
             }
         }
-        parser.expect_token(&Token::RParen).map_err(|e| syntax_error(text, e))?;
+        parser
+            .expect_token(&Token::RParen)
+            .map_err(|e| syntax_error(text, e))?;
     }
     let mut for_all_tables = false;
     if parser.parse_keyword(Keyword::FOR) {
-        parser.expect_keyword(Keyword::ALL).map_err(|e| syntax_error(text, e))?;
-        parser.expect_keyword(Keyword::TABLES).map_err(|e| syntax_error(text, e))?;
+        parser
+            .expect_keyword(Keyword::ALL)
+            .map_err(|e| syntax_error(text, e))?;
+        parser
+            .expect_keyword(Keyword::TABLES)
+            .map_err(|e| syntax_error(text, e))?;
         for_all_tables = true;
     }
     expect_end(&mut parser, text)?;
-    Ok(Statement::CreateSource(CreateSourceStatement { name, if_not_exists, generator, options, for_all_tables }))
+    Ok(Statement::CreateSource(CreateSourceStatement {
+        name,
+        if_not_exists,
+        generator,
+        options,
+        for_all_tables,
+    }))
 }
 
 fn parse_alter_retain(text: &str) -> Result<Statement, PlanError> {
     let mut parser = parser_for(text)?;
     parser.next_token(); // ALTER
-    // ALTER [TABLE | MATERIALIZED VIEW | SOURCE | INDEX] name SET (RETAIN HISTORY [=] FOR '...') / RESET (RETAIN HISTORY)
+                         // ALTER [TABLE | MATERIALIZED VIEW | SOURCE | INDEX] name SET (RETAIN HISTORY [=] FOR '...') / RESET (RETAIN HISTORY)
     while let Token::Word(w) = parser.peek_token().token {
-        if ["table", "materialized", "view", "source", "index"].contains(&w.value.to_ascii_lowercase().as_str()) && w.quote_style.is_none() {
+        if ["table", "materialized", "view", "source", "index"]
+            .contains(&w.value.to_ascii_lowercase().as_str())
+            && w.quote_style.is_none()
+        {
             parser.next_token();
         } else {
             break;
         }
     }
-    let name = parser.parse_object_name(false).map_err(|e| syntax_error(text, e))?;
+    let name = parser
+        .parse_object_name(false)
+        .map_err(|e| syntax_error(text, e))?;
     let reset = if parser.parse_keyword(Keyword::SET) {
         false
     } else if parser.parse_keyword(Keyword::RESET) {
@@ -743,23 +1004,56 @@ fn parse_alter_retain(text: &str) -> Result<Statement, PlanError> {
     } else {
         return Err(PlanError::unsupported("this ALTER statement"));
     };
-    parser.expect_token(&Token::LParen).map_err(|e| syntax_error(text, e))?;
-    if !word_is(&parser.next_token().token, "retain") || !word_is(&parser.next_token().token, "history") {
-        return Err(PlanError::unsupported("ALTER options other than RETAIN HISTORY"));
+    parser
+        .expect_token(&Token::LParen)
+        .map_err(|e| syntax_error(text, e))?;
+    if !word_is(&parser.next_token().token, "retain")
+        || !word_is(&parser.next_token().token, "history")
+    {
+        return Err(PlanError::unsupported(
+            "ALTER options other than RETAIN HISTORY",
+        ));
     }
     let retain = if reset {
         None
     } else {
         let _ = parser.consume_token(&Token::Eq);
-        parser.expect_keyword(Keyword::FOR).map_err(|e| syntax_error(text, e))?;
+        parser
+            .expect_keyword(Keyword::FOR)
+            .map_err(|e| syntax_error(text, e))?;
         match parser.next_token().token {
             Token::SingleQuotedString(s) => Some(s),
-            other => return Err(PlanError::Invalid(format!("expected a duration string, found {other}"))),
+            other => {
+                return Err(PlanError::Invalid(format!(
+                    "expected a duration string, found {other}"
+                )))
+            }
         }
     };
-    parser.expect_token(&Token::RParen).map_err(|e| syntax_error(text, e))?;
+    parser
+        .expect_token(&Token::RParen)
+        .map_err(|e| syntax_error(text, e))?;
     expect_end(&mut parser, text)?;
     Ok(Statement::AlterRetainHistory { name, retain })
+}
+
+/// Removes a `WITH (RETAIN HISTORY [=] FOR '<duration>')` clause from statement text,
+/// returning the remaining text and the duration.
+pub fn strip_retain_history(text: &str) -> (String, Option<String>) {
+    let re =
+        regex::Regex::new(r"(?is)\bwith\s*\(\s*retain\s+history\s*(?:=\s*)?for\s*'([^']*)'\s*\)")
+            .expect("valid regex");
+    match re.captures(text) {
+        Some(c) => {
+            let whole = c.get(0).expect("match");
+            let duration = c.get(1).map(|m| m.as_str().to_string());
+            (
+                format!("{}{}", &text[..whole.start()], &text[whole.end()..]),
+                duration,
+            )
+        }
+        None => (text.to_string(), None),
+    }
 }
 
 /// An identifier as PostgreSQL folds it: unquoted identifiers are lowercased.
@@ -787,14 +1081,49 @@ mod tests {
 
     #[test]
     fn splits_and_recognises_statements() {
-        let stmts = parse("SELECT 1; SUBSCRIBE TO v WITH (PROGRESS); select * from t as of 5;;").unwrap();
+        let stmts =
+            parse("SELECT 1; SUBSCRIBE TO v WITH (PROGRESS); select * from t as of 5;;").unwrap();
         assert_eq!(stmts.len(), 3);
-        assert!(matches!(stmts[1].stmt, Statement::Subscribe(SubscribeStatement { progress: Some(true), .. })));
-        assert!(matches!(stmts[2].stmt, Statement::Select { as_of: Some(_), .. }));
-        assert!(matches!(parse("COPY (SUBSCRIBE (SELECT 1)) TO STDOUT").unwrap()[0].stmt, Statement::CopyTo { .. }));
-        assert!(matches!(parse("SHOW MATERIALIZED VIEWS").unwrap()[0].stmt, Statement::Show(ShowStatement::Objects { kind: ShowObjectKind::MaterializedView })));
-        assert!(matches!(parse("FETCH 10 c WITH (TIMEOUT = '1s')").unwrap()[0].stmt, Statement::Fetch { count: Some(10), timeout: Some(_), .. }));
+        assert!(matches!(
+            stmts[1].stmt,
+            Statement::Subscribe(SubscribeStatement {
+                progress: Some(true),
+                ..
+            })
+        ));
+        assert!(matches!(
+            stmts[2].stmt,
+            Statement::Select { as_of: Some(_), .. }
+        ));
+        assert!(matches!(
+            parse("COPY (SUBSCRIBE (SELECT 1)) TO STDOUT").unwrap()[0].stmt,
+            Statement::CopyTo { .. }
+        ));
+        assert!(matches!(
+            parse("SHOW MATERIALIZED VIEWS").unwrap()[0].stmt,
+            Statement::Show(ShowStatement::Objects {
+                kind: ShowObjectKind::MaterializedView
+            })
+        ));
+        assert!(matches!(
+            parse("FETCH 10 c WITH (TIMEOUT = '1s')").unwrap()[0].stmt,
+            Statement::Fetch {
+                count: Some(10),
+                timeout: Some(_),
+                ..
+            }
+        ));
         assert!(parse("  -- just a comment\n").unwrap().is_empty());
+        let (rest, d) =
+            strip_retain_history("CREATE TABLE t (a int) WITH (RETAIN HISTORY FOR '1h')");
+        assert_eq!(
+            (rest.trim(), d.as_deref()),
+            ("CREATE TABLE t (a int)", Some("1h"))
+        );
+        assert!(
+            parse("CREATE MATERIALIZED VIEW v WITH (RETAIN HISTORY = FOR '10s') AS SELECT 1")
+                .is_ok()
+        );
     }
 
     #[test]

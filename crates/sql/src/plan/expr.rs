@@ -24,7 +24,13 @@ pub struct ExprContext<'s> {
 
 impl<'s> ExprContext<'s> {
     pub fn new(scope: &'s Scope, name: &'static str) -> ExprContext<'s> {
-        ExprContext { scope, name, allow_aggregates: false, allow_subqueries: true, allow_windows: false }
+        ExprContext {
+            scope,
+            name,
+            allow_aggregates: false,
+            allow_subqueries: true,
+            allow_windows: false,
+        }
     }
 
     pub fn with_aggregates(mut self) -> Self {
@@ -55,17 +61,32 @@ pub fn scalar_type_from_sql(dt: &DataType) -> Result<ScalarType, PlanError> {
         D::Real | D::Float4 => ScalarType::Float32,
         D::DoublePrecision | D::Float8 | D::Double(_) => ScalarType::Float64,
         D::Float(info) => match info {
-            ast::ExactNumberInfo::Precision(p) | ast::ExactNumberInfo::PrecisionAndScale(p, _) if *p <= 24 => ScalarType::Float32,
+            ast::ExactNumberInfo::Precision(p) | ast::ExactNumberInfo::PrecisionAndScale(p, _)
+                if *p <= 24 =>
+            {
+                ScalarType::Float32
+            }
             _ => ScalarType::Float64,
         },
         D::Numeric(info) | D::Decimal(info) | D::Dec(info) => match info {
             ast::ExactNumberInfo::None => ScalarType::numeric(),
             ast::ExactNumberInfo::Precision(p) => numeric_type(*p, 0)?,
-            ast::ExactNumberInfo::PrecisionAndScale(p, s) => numeric_type(*p, u64::try_from(*s).map_err(|_| PlanError::InvalidParameterValue(format!("NUMERIC scale {s} must be between 0 and precision {p}")))?)?,
+            ast::ExactNumberInfo::PrecisionAndScale(p, s) => numeric_type(
+                *p,
+                u64::try_from(*s).map_err(|_| {
+                    PlanError::InvalidParameterValue(format!(
+                        "NUMERIC scale {s} must be between 0 and precision {p}"
+                    ))
+                })?,
+            )?,
         },
         D::Text | D::String(None) => ScalarType::String,
-        D::Varchar(len) | D::CharacterVarying(len) | D::CharVarying(len) => ScalarType::VarChar { max_length: char_length(len)? },
-        D::Char(len) | D::Character(len) => ScalarType::Char { length: char_length(len)?.unwrap_or(1) },
+        D::Varchar(len) | D::CharacterVarying(len) | D::CharVarying(len) => ScalarType::VarChar {
+            max_length: char_length(len)?,
+        },
+        D::Char(len) | D::Character(len) => ScalarType::Char {
+            length: char_length(len)?.unwrap_or(1),
+        },
         D::Bytea => ScalarType::Bytes,
         D::Date => ScalarType::Date,
         D::Time(_, tz) => match tz {
@@ -82,38 +103,60 @@ pub fn scalar_type_from_sql(dt: &DataType) -> Result<ScalarType, PlanError> {
         D::Uuid => ScalarType::Uuid,
         D::JSON | D::JSONB => ScalarType::Jsonb,
         D::Array(elem) => match elem {
-            ast::ArrayElemTypeDef::SquareBracket(inner, _) | ast::ArrayElemTypeDef::AngleBracket(inner) | ast::ArrayElemTypeDef::Parenthesis(inner) => {
+            ast::ArrayElemTypeDef::SquareBracket(inner, _)
+            | ast::ArrayElemTypeDef::AngleBracket(inner)
+            | ast::ArrayElemTypeDef::Parenthesis(inner) => {
                 ScalarType::Array(Box::new(scalar_type_from_sql(inner)?))
             }
-            ast::ArrayElemTypeDef::None => return Err(PlanError::unsupported("array type without element type")),
+            ast::ArrayElemTypeDef::None => {
+                return Err(PlanError::unsupported("array type without element type"))
+            }
             other => return Err(PlanError::unsupported(format!("array type {other:?}"))),
         },
         D::Custom(name, modifiers) => {
             let parts = crate::parse::normalize_name(name)?;
             let last = parts.last().cloned().unwrap_or_default();
             if parts.len() > 1 && !matches!(parts[0].as_str(), "pg_catalog" | "public") {
-                return Err(PlanError::UndefinedObject(format!("type \"{}\" does not exist", parts.join("."))));
+                return Err(PlanError::UndefinedObject(format!(
+                    "type \"{}\" does not exist",
+                    parts.join(".")
+                )));
             }
             match (last.as_str(), modifiers.len()) {
                 ("varchar" | "bpchar", _) | ("char", _) if !modifiers.is_empty() => {
-                    let n: u32 = modifiers[0].to_string().parse().map_err(|_| PlanError::Invalid("invalid type modifier".into()))?;
+                    let n: u32 = modifiers[0]
+                        .to_string()
+                        .parse()
+                        .map_err(|_| PlanError::Invalid("invalid type modifier".into()))?;
                     if last == "varchar" {
-                        ScalarType::VarChar { max_length: Some(n) }
+                        ScalarType::VarChar {
+                            max_length: Some(n),
+                        }
                     } else {
                         ScalarType::Char { length: n }
                     }
                 }
                 ("numeric" | "decimal", 1 | 2) => {
-                    let p: u64 = modifiers[0].to_string().parse().map_err(|_| PlanError::Invalid("invalid type modifier".into()))?;
-                    let s: u64 = modifiers.get(1).map(|m| m.to_string().parse().unwrap_or(0)).unwrap_or(0);
+                    let p: u64 = modifiers[0]
+                        .to_string()
+                        .parse()
+                        .map_err(|_| PlanError::Invalid("invalid type modifier".into()))?;
+                    let s: u64 = modifiers
+                        .get(1)
+                        .map(|m| m.to_string().parse().unwrap_or(0))
+                        .unwrap_or(0);
                     numeric_type(p, s)?
                 }
                 // serial columns need sequences, which evert does not have.
                 ("serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2", _) => {
-                    return Err(PlanError::unsupported(format!("type {name} (sequences)", name = last)))
+                    return Err(PlanError::unsupported(format!(
+                        "type {name} (sequences)",
+                        name = last
+                    )))
                 }
-                (name, _) => ScalarType::from_name(name)
-                    .ok_or_else(|| PlanError::UndefinedObject(format!("type \"{name}\" does not exist")))?,
+                (name, _) => ScalarType::from_name(name).ok_or_else(|| {
+                    PlanError::UndefinedObject(format!("type \"{name}\" does not exist"))
+                })?,
             }
         }
         other => return Err(PlanError::unsupported(format!("type {other}"))),
@@ -131,7 +174,10 @@ fn numeric_type(precision: u64, scale: u64) -> Result<ScalarType, PlanError> {
             "NUMERIC scale {scale} must be between 0 and precision {precision} (at most 28)"
         )));
     }
-    Ok(ScalarType::Numeric { precision: Some(precision as u8), scale: Some(scale as u8) })
+    Ok(ScalarType::Numeric {
+        precision: Some(precision as u8),
+        scale: Some(scale as u8),
+    })
 }
 
 fn char_length(len: &Option<ast::CharacterLength>) -> Result<Option<u32>, PlanError> {
@@ -139,7 +185,9 @@ fn char_length(len: &Option<ast::CharacterLength>) -> Result<Option<u32>, PlanEr
         None => Ok(None),
         Some(ast::CharacterLength::IntegerLength { length, .. }) => {
             if *length == 0 || *length > 10_485_760 {
-                return Err(PlanError::InvalidParameterValue(format!("length for type varchar must be between 1 and 10485760, not {length}")));
+                return Err(PlanError::InvalidParameterValue(format!(
+                    "length for type varchar must be between 1 and 10485760, not {length}"
+                )));
             }
             Ok(Some(*length as u32))
         }
@@ -149,13 +197,19 @@ fn char_length(len: &Option<ast::CharacterLength>) -> Result<Option<u32>, PlanEr
 
 fn literal(datum: Datum, typ: ScalarType) -> Typed {
     let nullable = datum.is_null();
-    Typed::new(HirScalarExpr::Literal(Row::of(datum), ColumnType::new(typ.clone(), nullable)), ColumnType::new(typ, nullable))
+    Typed::new(
+        HirScalarExpr::Literal(Row::of(datum), ColumnType::new(typ.clone(), nullable)),
+        ColumnType::new(typ, nullable),
+    )
 }
 
 /// An untyped string literal, resolved by context like PostgreSQL's `unknown`.
 fn unknown_literal(s: &str) -> Typed {
     Typed::new(
-        HirScalarExpr::Literal(Row::of(Datum::String(s)), ColumnType::new(ScalarType::Unknown, false)),
+        HirScalarExpr::Literal(
+            Row::of(Datum::String(s)),
+            ColumnType::new(ScalarType::Unknown, false),
+        ),
         ColumnType::new(ScalarType::Unknown, false),
     )
 }
@@ -170,7 +224,10 @@ impl Binder<'_> {
                     2 => self.bind_column(ecx, Some(&names[0]), &names[1]),
                     3 => self.bind_column(ecx, Some(&names[1]), &names[2]),
                     4 => self.bind_column(ecx, Some(&names[2]), &names[3]),
-                    _ => Err(PlanError::Invalid(format!("improper qualified name: {}", names.join(".")))),
+                    _ => Err(PlanError::Invalid(format!(
+                        "improper qualified name: {}",
+                        names.join(".")
+                    ))),
                 }
             }
             Expr::Value(v) => self.bind_value(&v.value),
@@ -178,14 +235,26 @@ impl Binder<'_> {
             Expr::TypedString(ts) => {
                 let typ = scalar_type_from_sql(&ts.data_type)?;
                 let text = match &ts.value.value {
-                    Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) | Value::EscapedStringLiteral(s) => s.clone(),
+                    Value::SingleQuotedString(s)
+                    | Value::DoubleQuotedString(s)
+                    | Value::EscapedStringLiteral(s) => s.clone(),
                     other => other.to_string(),
                 };
-                let expr = coerce(unknown_literal(&text), &typ, CastContext::Explicit, &mut self.params)?;
+                let expr = coerce(
+                    unknown_literal(&text),
+                    &typ,
+                    CastContext::Explicit,
+                    &mut self.params,
+                )?;
                 Ok(Typed::new(expr, ColumnType::new(typ, false)))
             }
             Expr::Interval(iv) => self.bind_interval_literal(ecx, iv),
-            Expr::Cast { expr, data_type, format, kind } => {
+            Expr::Cast {
+                expr,
+                data_type,
+                format,
+                kind,
+            } => {
                 if format.is_some() {
                     return Err(PlanError::unsupported("CAST ... FORMAT"));
                 }
@@ -203,9 +272,19 @@ impl Binder<'_> {
                 if matches!(op, BinaryOperator::And | BinaryOperator::Or) {
                     let l = self.bind_bool(ecx, left, "AND/OR")?;
                     let r = self.bind_bool(ecx, right, "AND/OR")?;
-                    let func = if *op == BinaryOperator::And { VariadicFunc::And } else { VariadicFunc::Or };
+                    let func = if *op == BinaryOperator::And {
+                        VariadicFunc::And
+                    } else {
+                        VariadicFunc::Or
+                    };
                     let nullable = true;
-                    return Ok(Typed::new(HirScalarExpr::CallVariadic { func, exprs: vec![l, r] }, ScalarType::Bool.nullable(nullable)));
+                    return Ok(Typed::new(
+                        HirScalarExpr::CallVariadic {
+                            func,
+                            exprs: vec![l, r],
+                        },
+                        ScalarType::Bool.nullable(nullable),
+                    ));
                 }
                 let l = self.bind_expr(ecx, left)?;
                 let r = self.bind_expr(ecx, right)?;
@@ -213,13 +292,22 @@ impl Binder<'_> {
             }
             Expr::IsNull(inner) => {
                 let e = self.bind_expr(ecx, inner)?;
-                Ok(Typed::new(e.expr.call_unary(UnaryFunc::IsNull), ScalarType::Bool.nullable(false)))
+                Ok(Typed::new(
+                    e.expr.call_unary(UnaryFunc::IsNull),
+                    ScalarType::Bool.nullable(false),
+                ))
             }
             Expr::IsNotNull(inner) => {
                 let e = self.bind_expr(ecx, inner)?;
-                Ok(Typed::new(e.expr.call_unary(UnaryFunc::IsNull).not(), ScalarType::Bool.nullable(false)))
+                Ok(Typed::new(
+                    e.expr.call_unary(UnaryFunc::IsNull).not(),
+                    ScalarType::Bool.nullable(false),
+                ))
             }
-            Expr::IsTrue(inner) | Expr::IsNotTrue(inner) | Expr::IsFalse(inner) | Expr::IsNotFalse(inner) => {
+            Expr::IsTrue(inner)
+            | Expr::IsNotTrue(inner)
+            | Expr::IsFalse(inner)
+            | Expr::IsNotFalse(inner) => {
                 let b = self.bind_bool(ecx, inner, "IS TRUE")?;
                 let (func, negate) = match e {
                     Expr::IsTrue(_) => (UnaryFunc::IsTrue, false),
@@ -251,7 +339,12 @@ impl Binder<'_> {
                 }
                 Ok(Typed::new(expr, ScalarType::Bool.nullable(false)))
             }
-            Expr::Between { expr, negated, low, high } => {
+            Expr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
                 let x = self.bind_expr(ecx, expr)?;
                 let lo = self.bind_expr(ecx, low)?;
                 let hi = self.bind_expr(ecx, high)?;
@@ -264,7 +357,12 @@ impl Binder<'_> {
                 }
                 Ok(Typed::new(result, ScalarType::Bool.nullable(nullable)))
             }
-            Expr::In { expr, target, negated, .. } => match target {
+            Expr::In {
+                expr,
+                target,
+                negated,
+                ..
+            } => match target {
                 ast::InTarget::List(list) => self.bind_in_list(ecx, expr, list, *negated),
                 ast::InTarget::Subquery(q) => {
                     let x = self.bind_expr(ecx, expr)?;
@@ -272,16 +370,40 @@ impl Binder<'_> {
                 }
                 other => Err(PlanError::unsupported(format!("IN {other}"))),
             },
-            Expr::AnyOp { left, compare_op, right, .. } | Expr::AllOp { left, compare_op, right } => {
+            Expr::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | Expr::AllOp {
+                left,
+                compare_op,
+                right,
+            } => {
                 let is_any = matches!(e, Expr::AnyOp { .. });
-                let func = comparison_func(compare_op).ok_or_else(|| PlanError::unsupported(format!("{compare_op} ANY/ALL")))?;
+                let func = comparison_func(compare_op)
+                    .ok_or_else(|| PlanError::unsupported(format!("{compare_op} ANY/ALL")))?;
                 let x = self.bind_expr(ecx, left)?;
                 match right.as_ref() {
                     Expr::Subquery(q) => self.bind_quantified(ecx, x, func, q, is_any, false),
                     array => self.bind_quantified_array(ecx, x, func, array, is_any),
                 }
             }
-            Expr::Like { negated, expr, pattern, escape_char, any } | Expr::ILike { negated, expr, pattern, escape_char, any } => {
+            Expr::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            }
+            | Expr::ILike {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            } => {
                 if *any {
                     return Err(PlanError::unsupported("LIKE ANY"));
                 }
@@ -295,10 +417,18 @@ impl Binder<'_> {
                 self.bind_like(x, p, case_insensitive, *negated)
             }
             Expr::SimilarTo { .. } => Err(PlanError::unsupported("SIMILAR TO")),
-            Expr::Case { operand, conditions, else_result, .. } => self.bind_case(ecx, operand.as_deref(), conditions, else_result.as_deref()),
+            Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.bind_case(ecx, operand.as_deref(), conditions, else_result.as_deref()),
             Expr::Exists { subquery, negated } => {
                 if !ecx.allow_subqueries {
-                    return Err(PlanError::unsupported(format!("subqueries in {}", ecx.name)));
+                    return Err(PlanError::unsupported(format!(
+                        "subqueries in {}",
+                        ecx.name
+                    )));
                 }
                 let (rel, _) = self.bind_subquery(ecx, subquery)?;
                 let mut expr = HirScalarExpr::Exists(Box::new(rel));
@@ -309,11 +439,16 @@ impl Binder<'_> {
             }
             Expr::Subquery(q) => {
                 if !ecx.allow_subqueries {
-                    return Err(PlanError::unsupported(format!("subqueries in {}", ecx.name)));
+                    return Err(PlanError::unsupported(format!(
+                        "subqueries in {}",
+                        ecx.name
+                    )));
                 }
                 let (rel, scope) = self.bind_subquery(ecx, q)?;
                 if scope.len() != 1 {
-                    return Err(PlanError::Invalid("subquery must return only one column".into()));
+                    return Err(PlanError::Invalid(
+                        "subquery must return only one column".into(),
+                    ));
                 }
                 let typ = scope.items[0].typ.clone().nullable(true);
                 Ok(Typed::new(HirScalarExpr::Select(Box::new(rel)), typ))
@@ -325,10 +460,17 @@ impl Binder<'_> {
                 self.bind_extract(&field_name, value, true)
             }
             Expr::Ceil { expr, field } | Expr::Floor { expr, field } => {
-                if !matches!(field, ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)) {
+                if !matches!(
+                    field,
+                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)
+                ) {
                     return Err(PlanError::unsupported("CEIL/FLOOR with a field"));
                 }
-                let name = if matches!(e, Expr::Ceil { .. }) { "ceil" } else { "floor" };
+                let name = if matches!(e, Expr::Ceil { .. }) {
+                    "ceil"
+                } else {
+                    "floor"
+                };
                 let arg = self.bind_expr(ecx, expr)?;
                 self.call_function_typed(name, vec![arg])
             }
@@ -337,7 +479,12 @@ impl Binder<'_> {
                 let haystack = self.bind_expr(ecx, r#in)?;
                 self.call_function_typed("strpos", vec![haystack, needle])
             }
-            Expr::Substring { expr, substring_from, substring_for, .. } => {
+            Expr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
                 let mut args = vec![self.bind_expr(ecx, expr)?];
                 match substring_from {
                     Some(f) => args.push(self.bind_expr(ecx, f)?),
@@ -348,7 +495,12 @@ impl Binder<'_> {
                 }
                 self.call_function_typed("substr", args)
             }
-            Expr::Trim { expr, trim_where, trim_what, trim_characters } => {
+            Expr::Trim {
+                expr,
+                trim_where,
+                trim_what,
+                trim_characters,
+            } => {
                 if trim_characters.is_some() {
                     return Err(PlanError::unsupported("TRIM with a character list"));
                 }
@@ -364,7 +516,10 @@ impl Binder<'_> {
                 self.call_function_typed(name, args)
             }
             Expr::Array(ast::Array { elem, .. }) => {
-                let items: Vec<Typed> = elem.iter().map(|x| self.bind_expr(ecx, x)).collect::<Result<_, _>>()?;
+                let items: Vec<Typed> = elem
+                    .iter()
+                    .map(|x| self.bind_expr(ecx, x))
+                    .collect::<Result<_, _>>()?;
                 self.bind_array(items)
             }
             Expr::CompoundFieldAccess { root, access_chain } => {
@@ -379,15 +534,28 @@ impl Binder<'_> {
                                 )));
                             };
                             let i = self.bind_expr(ecx, index)?;
-                            let i = coerce(i, &ScalarType::Int32, CastContext::Implicit, &mut self.params)?;
-                            base = Typed::new(base.expr.call_binary(i, BinaryFunc::ArrayIndex), (*elem).nullable(true));
+                            let i = coerce(
+                                i,
+                                &ScalarType::Int32,
+                                CastContext::Implicit,
+                                &mut self.params,
+                            )?;
+                            base = Typed::new(
+                                base.expr.call_binary(i, BinaryFunc::ArrayIndex),
+                                (*elem).nullable(true),
+                            );
                         }
-                        other => return Err(PlanError::unsupported(format!("field access {other}"))),
+                        other => {
+                            return Err(PlanError::unsupported(format!("field access {other}")))
+                        }
                     }
                 }
                 Ok(base)
             }
-            Expr::AtTimeZone { timestamp, time_zone } => {
+            Expr::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => {
                 let ts = self.bind_expr(ecx, timestamp)?;
                 let zone = self.bind_expr(ecx, time_zone)?;
                 let is_utc = matches!(&zone.expr, HirScalarExpr::Literal(row, _) if matches!(row.unpack_first(), Datum::String(s) if s.eq_ignore_ascii_case("utc") || s.eq_ignore_ascii_case("z") || s == "+00" || s == "+00:00"));
@@ -405,39 +573,75 @@ impl Binder<'_> {
             }
             Expr::Collate { .. } => Err(PlanError::unsupported("COLLATE")),
             Expr::Tuple(_) => Err(PlanError::unsupported("row constructors")),
-            Expr::Wildcard(_) | Expr::QualifiedWildcard(..) => Err(PlanError::Invalid("* is not allowed here".into())),
+            Expr::Wildcard(_) | Expr::QualifiedWildcard(..) => {
+                Err(PlanError::Invalid("* is not allowed here".into()))
+            }
             other => Err(PlanError::unsupported(format!("expression {other}"))),
         }
     }
 
     /// Binds and requires a boolean (string literals like 't' are accepted).
-    pub fn bind_bool(&mut self, ecx: &ExprContext, e: &Expr, clause: &str) -> Result<HirScalarExpr, PlanError> {
+    pub fn bind_bool(
+        &mut self,
+        ecx: &ExprContext,
+        e: &Expr,
+        clause: &str,
+    ) -> Result<HirScalarExpr, PlanError> {
         let t = self.bind_expr(ecx, e)?;
         self.require_bool(t, clause)
     }
 
-    pub(crate) fn require_bool(&mut self, t: Typed, clause: &str) -> Result<HirScalarExpr, PlanError> {
+    pub(crate) fn require_bool(
+        &mut self,
+        t: Typed,
+        clause: &str,
+    ) -> Result<HirScalarExpr, PlanError> {
         match t.typ.scalar_type {
             ScalarType::Bool => Ok(t.expr),
-            ScalarType::Unknown => coerce(t, &ScalarType::Bool, CastContext::Implicit, &mut self.params),
-            other => Err(PlanError::DatatypeMismatch(format!("argument of {clause} must be type boolean, not type {}", other.pg_name()))),
+            ScalarType::Unknown => coerce(
+                t,
+                &ScalarType::Bool,
+                CastContext::Implicit,
+                &mut self.params,
+            ),
+            other => Err(PlanError::DatatypeMismatch(format!(
+                "argument of {clause} must be type boolean, not type {}",
+                other.pg_name()
+            ))),
         }
     }
 
     /// Binds and converts to `typ` (assignment or implicit).
-    pub fn bind_expr_as(&mut self, ecx: &ExprContext, e: &Expr, typ: &ScalarType, context: CastContext) -> Result<HirScalarExpr, PlanError> {
+    pub fn bind_expr_as(
+        &mut self,
+        ecx: &ExprContext,
+        e: &Expr,
+        typ: &ScalarType,
+        context: CastContext,
+    ) -> Result<HirScalarExpr, PlanError> {
         let t = self.bind_expr(ecx, e)?;
         coerce(t, typ, context, &mut self.params)
     }
 
-    fn bind_column(&mut self, ecx: &ExprContext, table: Option<&str>, column: &str) -> Result<Typed, PlanError> {
+    fn bind_column(
+        &mut self,
+        ecx: &ExprContext,
+        table: Option<&str>,
+        column: &str,
+    ) -> Result<Typed, PlanError> {
         if let Some(i) = ecx.scope.resolve(table, column)? {
-            return Ok(Typed::new(HirScalarExpr::column(i), ecx.scope.items[i].typ.clone()));
+            return Ok(Typed::new(
+                HirScalarExpr::column(i),
+                ecx.scope.items[i].typ.clone(),
+            ));
         }
         for (depth, scope) in self.outer.iter().rev().enumerate() {
             if let Some(i) = scope.resolve(table, column)? {
                 return Ok(Typed::new(
-                    HirScalarExpr::Column(ColumnRef { level: depth + 1, column: i }),
+                    HirScalarExpr::Column(ColumnRef {
+                        level: depth + 1,
+                        column: i,
+                    }),
                     scope.items[i].typ.clone(),
                 ));
             }
@@ -445,19 +649,31 @@ impl Binder<'_> {
         if let Some(t) = table {
             let known = ecx.scope.has_table(t) || self.outer.iter().any(|s| s.has_table(t));
             if !known {
-                return Err(PlanError::UnknownRelation(format!("missing FROM-clause entry for table \"{t}\"")).reword_missing_from(t));
+                return Err(PlanError::UnknownRelation(format!(
+                    "missing FROM-clause entry for table \"{t}\""
+                ))
+                .reword_missing_from(t));
             }
             return Err(PlanError::UnknownColumn(format!("{t}.{column}")));
         }
         // Some functions are written without parentheses.
         match column {
-            "current_timestamp" | "localtimestamp" => return self.call_function_typed("now", vec![]),
+            "current_timestamp" | "localtimestamp" => {
+                return self.call_function_typed("now", vec![])
+            }
             "current_date" => {
                 let now = self.call_function_typed("now", vec![])?;
-                let expr = coerce(now, &ScalarType::Date, CastContext::Explicit, &mut self.params)?;
+                let expr = coerce(
+                    now,
+                    &ScalarType::Date,
+                    CastContext::Explicit,
+                    &mut self.params,
+                )?;
                 return Ok(Typed::new(expr, ScalarType::Date.nullable(false)));
             }
-            "current_user" | "session_user" | "user" => return self.call_function_typed("current_user", vec![]),
+            "current_user" | "session_user" | "user" => {
+                return self.call_function_typed("current_user", vec![])
+            }
             "current_schema" => return self.call_function_typed("current_schema", vec![]),
             "current_catalog" => return self.call_function_typed("current_database", vec![]),
             _ => {}
@@ -483,7 +699,13 @@ impl Binder<'_> {
             | Value::TripleSingleQuotedString(s) => unknown_literal(s),
             Value::DollarQuotedString(d) => unknown_literal(&d.value),
             Value::Boolean(b) => literal(Datum::from_bool(*b), ScalarType::Bool),
-            Value::Null => Typed::new(HirScalarExpr::Literal(Row::of(Datum::Null), ColumnType::new(ScalarType::Unknown, true)), ColumnType::new(ScalarType::Unknown, true)),
+            Value::Null => Typed::new(
+                HirScalarExpr::Literal(
+                    Row::of(Datum::Null),
+                    ColumnType::new(ScalarType::Unknown, true),
+                ),
+                ColumnType::new(ScalarType::Unknown, true),
+            ),
             Value::Placeholder(p) => {
                 let n: usize = p
                     .strip_prefix('$')
@@ -493,17 +715,26 @@ impl Binder<'_> {
                 if let Some(values) = &self.param_values {
                     let (row, typ) = values.get(n - 1).ok_or(PlanError::UnknownParameter(n))?;
                     let nullable = row.unpack_first().is_null();
-                    return Ok(Typed::new(HirScalarExpr::Literal(row.clone(), ColumnType::new(typ.clone(), nullable)), ColumnType::new(typ.clone(), nullable)));
+                    return Ok(Typed::new(
+                        HirScalarExpr::Literal(row.clone(), ColumnType::new(typ.clone(), nullable)),
+                        ColumnType::new(typ.clone(), nullable),
+                    ));
                 }
                 let typ = self.params.get(n).cloned().unwrap_or(ScalarType::Unknown);
                 Typed::new(HirScalarExpr::Parameter(n), ColumnType::new(typ, true))
             }
-            Value::HexStringLiteral(_) => return Err(PlanError::unsupported("bit string literals")),
+            Value::HexStringLiteral(_) => {
+                return Err(PlanError::unsupported("bit string literals"))
+            }
             other => return Err(PlanError::unsupported(format!("literal {other}"))),
         })
     }
 
-    fn bind_interval_literal(&mut self, ecx: &ExprContext, iv: &ast::Interval) -> Result<Typed, PlanError> {
+    fn bind_interval_literal(
+        &mut self,
+        ecx: &ExprContext,
+        iv: &ast::Interval,
+    ) -> Result<Typed, PlanError> {
         let value = self.bind_expr(ecx, &iv.value)?;
         let text = match &value.expr {
             HirScalarExpr::Literal(row, _) => match row.unpack_first() {
@@ -517,14 +748,21 @@ impl Binder<'_> {
         };
         // `INTERVAL '3' DAY`: a bare number takes the unit of the leading field.
         let text = match &iv.leading_field {
-            Some(field) if text.trim().parse::<f64>().is_ok() => format!("{} {}", text.trim(), datetime_field_name(field)),
+            Some(field) if text.trim().parse::<f64>().is_ok() => {
+                format!("{} {}", text.trim(), datetime_field_name(field))
+            }
             _ => text,
         };
         let interval = Interval::parse(&text)?;
         Ok(literal(Datum::Interval(interval), ScalarType::Interval))
     }
 
-    fn bind_unary(&mut self, ecx: &ExprContext, op: &UnaryOperator, e: &Expr) -> Result<Typed, PlanError> {
+    fn bind_unary(
+        &mut self,
+        ecx: &ExprContext,
+        op: &UnaryOperator,
+        e: &Expr,
+    ) -> Result<Typed, PlanError> {
         match op {
             UnaryOperator::Not => {
                 let b = self.bind_bool(ecx, e, "NOT")?;
@@ -539,16 +777,29 @@ impl Binder<'_> {
                 }
                 let t = self.bind_expr(ecx, e)?;
                 let t = if t.is_unknown() {
-                    let expr = coerce(t, &ScalarType::Float64, CastContext::Implicit, &mut self.params)?;
+                    let expr = coerce(
+                        t,
+                        &ScalarType::Float64,
+                        CastContext::Implicit,
+                        &mut self.params,
+                    )?;
                     Typed::new(expr, ScalarType::Float64.nullable(true))
                 } else {
                     t
                 };
-                if !t.typ.scalar_type.is_numeric_family() && t.typ.scalar_type != ScalarType::Interval {
-                    return Err(PlanError::UndefinedFunction(format!("operator does not exist: - {}", t.typ.scalar_type.pg_name())));
+                if !t.typ.scalar_type.is_numeric_family()
+                    && t.typ.scalar_type != ScalarType::Interval
+                {
+                    return Err(PlanError::UndefinedFunction(format!(
+                        "operator does not exist: - {}",
+                        t.typ.scalar_type.pg_name()
+                    )));
                 }
                 let typ = t.typ.clone();
-                Ok(Typed::new(t.expr.call_unary(UnaryFunc::Neg), ColumnType::new(typ.scalar_type.unconstrained(), typ.nullable)))
+                Ok(Typed::new(
+                    t.expr.call_unary(UnaryFunc::Neg),
+                    ColumnType::new(typ.scalar_type.unconstrained(), typ.nullable),
+                ))
             }
             UnaryOperator::Plus => self.bind_expr(ecx, e),
             UnaryOperator::PGAbs => {
@@ -568,7 +819,12 @@ impl Binder<'_> {
     }
 
     /// Unifies two operands' types (unknowns take the other side's type) and casts both.
-    pub(crate) fn unify_pair(&mut self, l: Typed, r: Typed, what: &str) -> Result<(HirScalarExpr, HirScalarExpr), PlanError> {
+    pub(crate) fn unify_pair(
+        &mut self,
+        l: Typed,
+        r: Typed,
+        what: &str,
+    ) -> Result<(HirScalarExpr, HirScalarExpr), PlanError> {
         let target = common_type([l.scalar_type(), r.scalar_type()], what).map_err(|_| {
             PlanError::UndefinedFunction(format!(
                 "operator does not exist: {} {what} {}",
@@ -581,10 +837,18 @@ impl Binder<'_> {
         Ok((l, r))
     }
 
-    pub(crate) fn bind_comparison(&mut self, func: BinaryFunc, l: Typed, r: Typed) -> Result<Typed, PlanError> {
+    pub(crate) fn bind_comparison(
+        &mut self,
+        func: BinaryFunc,
+        l: Typed,
+        r: Typed,
+    ) -> Result<Typed, PlanError> {
         let nullable = l.typ.nullable || r.typ.nullable;
         let (l, r) = self.unify_pair(l, r, func.name())?;
-        Ok(Typed::new(l.call_binary(r, func), ScalarType::Bool.nullable(nullable)))
+        Ok(Typed::new(
+            l.call_binary(r, func),
+            ScalarType::Bool.nullable(nullable),
+        ))
     }
 
     fn bind_binary(&mut self, op: &BinaryOperator, l: Typed, r: Typed) -> Result<Typed, PlanError> {
@@ -609,17 +873,34 @@ impl Binder<'_> {
                 let ci = matches!(op, B::PGRegexIMatch | B::PGRegexNotIMatch);
                 let negated = matches!(op, B::PGRegexNotMatch | B::PGRegexNotIMatch);
                 let nullable = l.typ.nullable || r.typ.nullable;
-                let x = coerce(l, &ScalarType::String, CastContext::Implicit, &mut self.params)
-                    .map_err(|_| PlanError::UndefinedFunction("operator does not exist: ~".into()))?;
+                let x = coerce(
+                    l,
+                    &ScalarType::String,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )
+                .map_err(|_| PlanError::UndefinedFunction("operator does not exist: ~".into()))?;
                 let mut expr = match &r.expr {
-                    HirScalarExpr::Literal(row, _) if matches!(row.unpack_first(), Datum::String(_)) => {
+                    HirScalarExpr::Literal(row, _)
+                        if matches!(row.unpack_first(), Datum::String(_)) =>
+                    {
                         let pattern = row.unpack_first().unwrap_str().to_string();
                         let regex = evert_expr::AnalyzedRegex::new(&pattern, ci)?;
                         x.call_unary(UnaryFunc::IsRegexpMatch(regex))
                     }
                     _ => {
-                        let p = coerce(r, &ScalarType::String, CastContext::Implicit, &mut self.params)?;
-                        x.call_binary(p, BinaryFunc::RegexpMatch { case_insensitive: ci })
+                        let p = coerce(
+                            r,
+                            &ScalarType::String,
+                            CastContext::Implicit,
+                            &mut self.params,
+                        )?;
+                        x.call_binary(
+                            p,
+                            BinaryFunc::RegexpMatch {
+                                case_insensitive: ci,
+                            },
+                        )
                     }
                 };
                 if negated {
@@ -630,54 +911,146 @@ impl Binder<'_> {
             B::PGStartsWith => self.call_function_typed("starts_with", vec![l, r]),
             B::Arrow | B::LongArrow => {
                 let as_text = matches!(op, B::LongArrow);
-                let doc = coerce(l, &ScalarType::Jsonb, CastContext::Implicit, &mut self.params)
-                    .map_err(|_| PlanError::UndefinedFunction(format!("operator does not exist: {op}")))?;
+                let doc = coerce(
+                    l,
+                    &ScalarType::Jsonb,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )
+                .map_err(|_| {
+                    PlanError::UndefinedFunction(format!("operator does not exist: {op}"))
+                })?;
                 let key = if r.scalar_type().is_integer() {
-                    coerce(r, &ScalarType::Int64, CastContext::Implicit, &mut self.params)?
+                    coerce(
+                        r,
+                        &ScalarType::Int64,
+                        CastContext::Implicit,
+                        &mut self.params,
+                    )?
                 } else {
-                    coerce(r, &ScalarType::String, CastContext::Implicit, &mut self.params)?
+                    coerce(
+                        r,
+                        &ScalarType::String,
+                        CastContext::Implicit,
+                        &mut self.params,
+                    )?
                 };
-                let typ = if as_text { ScalarType::String } else { ScalarType::Jsonb };
-                Ok(Typed::new(doc.call_binary(key, BinaryFunc::JsonbGet { as_text }), typ.nullable(true)))
+                let typ = if as_text {
+                    ScalarType::String
+                } else {
+                    ScalarType::Jsonb
+                };
+                Ok(Typed::new(
+                    doc.call_binary(key, BinaryFunc::JsonbGet { as_text }),
+                    typ.nullable(true),
+                ))
             }
             B::HashArrow | B::HashLongArrow => {
                 let as_text = matches!(op, B::HashLongArrow);
-                let doc = coerce(l, &ScalarType::Jsonb, CastContext::Implicit, &mut self.params)?;
-                let path = coerce(r, &ScalarType::Array(Box::new(ScalarType::String)), CastContext::Implicit, &mut self.params)?;
-                let typ = if as_text { ScalarType::String } else { ScalarType::Jsonb };
-                Ok(Typed::new(doc.call_binary(path, BinaryFunc::JsonbGetPath { as_text }), typ.nullable(true)))
+                let doc = coerce(
+                    l,
+                    &ScalarType::Jsonb,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?;
+                let path = coerce(
+                    r,
+                    &ScalarType::Array(Box::new(ScalarType::String)),
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?;
+                let typ = if as_text {
+                    ScalarType::String
+                } else {
+                    ScalarType::Jsonb
+                };
+                Ok(Typed::new(
+                    doc.call_binary(path, BinaryFunc::JsonbGetPath { as_text }),
+                    typ.nullable(true),
+                ))
             }
             B::AtArrow | B::ArrowAt => {
                 let nullable = l.typ.nullable || r.typ.nullable;
-                let (a, b) = if matches!(op, B::AtArrow) { (l, r) } else { (r, l) };
-                if matches!(a.scalar_type(), ScalarType::Array(_)) || matches!(b.scalar_type(), ScalarType::Array(_)) {
+                let (a, b) = if matches!(op, B::AtArrow) {
+                    (l, r)
+                } else {
+                    (r, l)
+                };
+                if matches!(a.scalar_type(), ScalarType::Array(_))
+                    || matches!(b.scalar_type(), ScalarType::Array(_))
+                {
                     return Err(PlanError::unsupported("array containment operators"));
                 }
-                let a = coerce(a, &ScalarType::Jsonb, CastContext::Implicit, &mut self.params)?;
-                let b = coerce(b, &ScalarType::Jsonb, CastContext::Implicit, &mut self.params)?;
-                Ok(Typed::new(a.call_binary(b, BinaryFunc::JsonbContains), ScalarType::Bool.nullable(nullable)))
+                let a = coerce(
+                    a,
+                    &ScalarType::Jsonb,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?;
+                let b = coerce(
+                    b,
+                    &ScalarType::Jsonb,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?;
+                Ok(Typed::new(
+                    a.call_binary(b, BinaryFunc::JsonbContains),
+                    ScalarType::Bool.nullable(nullable),
+                ))
             }
             B::Question => {
                 let nullable = l.typ.nullable || r.typ.nullable;
-                let a = coerce(l, &ScalarType::Jsonb, CastContext::Implicit, &mut self.params)?;
-                let b = coerce(r, &ScalarType::String, CastContext::Implicit, &mut self.params)?;
-                Ok(Typed::new(a.call_binary(b, BinaryFunc::JsonbHasKey), ScalarType::Bool.nullable(nullable)))
+                let a = coerce(
+                    l,
+                    &ScalarType::Jsonb,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?;
+                let b = coerce(
+                    r,
+                    &ScalarType::String,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?;
+                Ok(Typed::new(
+                    a.call_binary(b, BinaryFunc::JsonbHasKey),
+                    ScalarType::Bool.nullable(nullable),
+                ))
             }
             other => Err(PlanError::unsupported(format!("operator {other}"))),
         }
     }
 
-    fn bind_like(&mut self, x: Typed, p: Typed, case_insensitive: bool, negated: bool) -> Result<Typed, PlanError> {
+    fn bind_like(
+        &mut self,
+        x: Typed,
+        p: Typed,
+        case_insensitive: bool,
+        negated: bool,
+    ) -> Result<Typed, PlanError> {
         let nullable = x.typ.nullable || p.typ.nullable;
-        let x = coerce(x, &ScalarType::String, CastContext::Implicit, &mut self.params)
-            .map_err(|_| PlanError::UndefinedFunction("operator does not exist: ~~".into()))?;
+        let x = coerce(
+            x,
+            &ScalarType::String,
+            CastContext::Implicit,
+            &mut self.params,
+        )
+        .map_err(|_| PlanError::UndefinedFunction("operator does not exist: ~~".into()))?;
         let mut expr = match &p.expr {
             HirScalarExpr::Literal(row, _) if matches!(row.unpack_first(), Datum::String(_)) => {
                 let pattern = row.unpack_first().unwrap_str().to_string();
-                x.call_unary(UnaryFunc::IsLikeMatch { pattern, case_insensitive })
+                x.call_unary(UnaryFunc::IsLikeMatch {
+                    pattern,
+                    case_insensitive,
+                })
             }
             _ => {
-                let p = coerce(p, &ScalarType::String, CastContext::Implicit, &mut self.params)?;
+                let p = coerce(
+                    p,
+                    &ScalarType::String,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?;
                 x.call_binary(p, BinaryFunc::Like { case_insensitive })
             }
         };
@@ -689,11 +1062,16 @@ impl Binder<'_> {
 
     fn bind_concat(&mut self, l: Typed, r: Typed) -> Result<Typed, PlanError> {
         let nullable = l.typ.nullable || r.typ.nullable;
-        if let (ScalarType::Array(_), _) | (_, ScalarType::Array(_)) = (l.scalar_type(), r.scalar_type()) {
+        if let (ScalarType::Array(_), _) | (_, ScalarType::Array(_)) =
+            (l.scalar_type(), r.scalar_type())
+        {
             let target = common_type([l.scalar_type(), r.scalar_type()], "||")?;
             let a = coerce(l, &target, CastContext::Implicit, &mut self.params)?;
             let b = coerce(r, &target, CastContext::Implicit, &mut self.params)?;
-            return Ok(Typed::new(a.call_binary(b, BinaryFunc::ArrayConcat), target.nullable(nullable)));
+            return Ok(Typed::new(
+                a.call_binary(b, BinaryFunc::ArrayConcat),
+                target.nullable(nullable),
+            ));
         }
         let texty = |t: &ScalarType| t.is_string_family() || *t == ScalarType::Unknown;
         if !texty(l.scalar_type()) && !texty(r.scalar_type()) {
@@ -704,9 +1082,22 @@ impl Binder<'_> {
             )));
         }
         // Non-text operands are converted through their output function, as PostgreSQL does.
-        let a = coerce(l, &ScalarType::String, CastContext::Explicit, &mut self.params)?;
-        let b = coerce(r, &ScalarType::String, CastContext::Explicit, &mut self.params)?;
-        Ok(Typed::new(a.call_binary(b, BinaryFunc::TextConcat), ScalarType::String.nullable(nullable)))
+        let a = coerce(
+            l,
+            &ScalarType::String,
+            CastContext::Explicit,
+            &mut self.params,
+        )?;
+        let b = coerce(
+            r,
+            &ScalarType::String,
+            CastContext::Explicit,
+            &mut self.params,
+        )?;
+        Ok(Typed::new(
+            a.call_binary(b, BinaryFunc::TextConcat),
+            ScalarType::String.nullable(nullable),
+        ))
     }
 
     fn bind_arith(&mut self, func: BinaryFunc, l: Typed, r: Typed) -> Result<Typed, PlanError> {
@@ -714,10 +1105,19 @@ impl Binder<'_> {
         let nullable = l.typ.nullable || r.typ.nullable;
         let lt = l.typ.scalar_type.unconstrained();
         let rt = r.typ.scalar_type.unconstrained();
-        let is_dt = |t: &S| matches!(t, S::Date | S::Time | S::Timestamp | S::TimestampTz | S::Interval);
+        let is_dt = |t: &S| {
+            matches!(
+                t,
+                S::Date | S::Time | S::Timestamp | S::TimestampTz | S::Interval
+            )
+        };
         let op_name = func.name();
         let no_operator = || {
-            PlanError::UndefinedFunction(format!("operator does not exist: {} {op_name} {}", lt.pg_name(), rt.pg_name()))
+            PlanError::UndefinedFunction(format!(
+                "operator does not exist: {} {op_name} {}",
+                lt.pg_name(),
+                rt.pg_name()
+            ))
         };
         // Resolve an unknown operand from the other side.
         let (lt, rt) = match (&lt, &rt) {
@@ -746,7 +1146,9 @@ impl Binder<'_> {
             _ => (lt.clone(), rt.clone()),
         };
         if lt == S::Unknown {
-            return Err(PlanError::UndefinedFunction(format!("operator is not unique: unknown {op_name} unknown")));
+            return Err(PlanError::UndefinedFunction(format!(
+                "operator is not unique: unknown {op_name} unknown"
+            )));
         }
         // Numbers.
         if lt.is_numeric_family() && rt.is_numeric_family() {
@@ -757,32 +1159,82 @@ impl Binder<'_> {
             let a = coerce(l, &t, CastContext::Implicit, &mut self.params)?;
             let b = coerce(r, &t, CastContext::Implicit, &mut self.params)?;
             // The result of numeric arithmetic has no type modifier (n + m may not fit n's).
-            return Ok(Typed::new(a.call_binary(b, func), t.unconstrained().nullable(nullable)));
+            return Ok(Typed::new(
+                a.call_binary(b, func),
+                t.unconstrained().nullable(nullable),
+            ));
         }
         // Dates, times and intervals.
         let (target_l, target_r) = match (&func, &lt, &rt) {
-            (BinaryFunc::Add, S::Date, r) | (BinaryFunc::Sub, S::Date, r) if r.is_integer() => (S::Date, S::Int32),
+            (BinaryFunc::Add, S::Date, r) | (BinaryFunc::Sub, S::Date, r) if r.is_integer() => {
+                (S::Date, S::Int32)
+            }
             (BinaryFunc::Add, l, S::Date) if l.is_integer() => (S::Int32, S::Date),
-            (BinaryFunc::Add | BinaryFunc::Sub, S::Date | S::Timestamp | S::TimestampTz | S::Time, S::Interval) => (lt.clone(), S::Interval),
-            (BinaryFunc::Add, S::Interval, S::Date | S::Timestamp | S::TimestampTz | S::Time) => (S::Interval, rt.clone()),
-            (BinaryFunc::Add, S::Date, S::Time) | (BinaryFunc::Add, S::Time, S::Date) => (lt.clone(), rt.clone()),
-            (BinaryFunc::Add | BinaryFunc::Sub, S::Interval, S::Interval) => (S::Interval, S::Interval),
-            (BinaryFunc::Sub, S::Date, S::Date) | (BinaryFunc::Sub, S::Time, S::Time) => (lt.clone(), rt.clone()),
-            (BinaryFunc::Sub, S::Timestamp | S::TimestampTz | S::Date, S::Timestamp | S::TimestampTz | S::Date) => {
+            (
+                BinaryFunc::Add | BinaryFunc::Sub,
+                S::Date | S::Timestamp | S::TimestampTz | S::Time,
+                S::Interval,
+            ) => (lt.clone(), S::Interval),
+            (BinaryFunc::Add, S::Interval, S::Date | S::Timestamp | S::TimestampTz | S::Time) => {
+                (S::Interval, rt.clone())
+            }
+            (BinaryFunc::Add, S::Date, S::Time) | (BinaryFunc::Add, S::Time, S::Date) => {
+                (lt.clone(), rt.clone())
+            }
+            (BinaryFunc::Add | BinaryFunc::Sub, S::Interval, S::Interval) => {
+                (S::Interval, S::Interval)
+            }
+            (BinaryFunc::Sub, S::Date, S::Date) | (BinaryFunc::Sub, S::Time, S::Time) => {
+                (lt.clone(), rt.clone())
+            }
+            (
+                BinaryFunc::Sub,
+                S::Timestamp | S::TimestampTz | S::Date,
+                S::Timestamp | S::TimestampTz | S::Date,
+            ) => {
                 let t = common_type([&lt, &rt], "-")?;
                 (t.clone(), t)
             }
-            (BinaryFunc::Mul, S::Interval, n) | (BinaryFunc::Div, S::Interval, n) if n.is_numeric_family() => (S::Interval, S::Float64),
+            (BinaryFunc::Mul, S::Interval, n) | (BinaryFunc::Div, S::Interval, n)
+                if n.is_numeric_family() =>
+            {
+                (S::Interval, S::Float64)
+            }
             (BinaryFunc::Mul, n, S::Interval) if n.is_numeric_family() => (S::Float64, S::Interval),
             _ => return Err(no_operator()),
         };
-        let a = coerce(Typed::new(l.expr, ColumnType::new(l.typ.scalar_type.clone(), l.typ.nullable)), &target_l, CastContext::Implicit, &mut self.params)?;
-        let b = coerce(Typed::new(r.expr, ColumnType::new(r.typ.scalar_type.clone(), r.typ.nullable)), &target_r, CastContext::Implicit, &mut self.params)?;
-        let out = func.output_type(target_l.clone().nullable(nullable), target_r.clone().nullable(nullable));
+        let a = coerce(
+            Typed::new(
+                l.expr,
+                ColumnType::new(l.typ.scalar_type.clone(), l.typ.nullable),
+            ),
+            &target_l,
+            CastContext::Implicit,
+            &mut self.params,
+        )?;
+        let b = coerce(
+            Typed::new(
+                r.expr,
+                ColumnType::new(r.typ.scalar_type.clone(), r.typ.nullable),
+            ),
+            &target_r,
+            CastContext::Implicit,
+            &mut self.params,
+        )?;
+        let out = func.output_type(
+            target_l.clone().nullable(nullable),
+            target_r.clone().nullable(nullable),
+        );
         Ok(Typed::new(a.call_binary(b, func), out))
     }
 
-    fn bind_case(&mut self, ecx: &ExprContext, operand: Option<&Expr>, conditions: &[ast::CaseWhen], else_result: Option<&Expr>) -> Result<Typed, PlanError> {
+    fn bind_case(
+        &mut self,
+        ecx: &ExprContext,
+        operand: Option<&Expr>,
+        conditions: &[ast::CaseWhen],
+        else_result: Option<&Expr>,
+    ) -> Result<Typed, PlanError> {
         let operand = match operand {
             Some(o) => Some(self.bind_expr(ecx, o)?),
             None => None,
@@ -803,11 +1255,20 @@ impl Binder<'_> {
         let els = match else_result {
             Some(e) => self.bind_expr(ecx, e)?,
             None => Typed::new(
-                HirScalarExpr::Literal(Row::of(Datum::Null), ColumnType::new(ScalarType::Unknown, true)),
+                HirScalarExpr::Literal(
+                    Row::of(Datum::Null),
+                    ColumnType::new(ScalarType::Unknown, true),
+                ),
                 ColumnType::new(ScalarType::Unknown, true),
             ),
         };
-        let target = common_type(results.iter().chain(std::iter::once(&els)).map(|t| t.scalar_type()), "CASE")?;
+        let target = common_type(
+            results
+                .iter()
+                .chain(std::iter::once(&els))
+                .map(|t| t.scalar_type()),
+            "CASE",
+        )?;
         let nullable = results.iter().any(|r| r.typ.nullable) || els.typ.nullable;
         let mut expr = coerce(els, &target, CastContext::Implicit, &mut self.params)?;
         for (cond, result) in conds.into_iter().zip(results).rev() {
@@ -817,11 +1278,32 @@ impl Binder<'_> {
         Ok(Typed::new(expr, target.nullable(nullable)))
     }
 
-    fn bind_in_list(&mut self, ecx: &ExprContext, expr: &Expr, list: &[Expr], negated: bool) -> Result<Typed, PlanError> {
+    fn bind_in_list(
+        &mut self,
+        ecx: &ExprContext,
+        expr: &Expr,
+        list: &[Expr],
+        negated: bool,
+    ) -> Result<Typed, PlanError> {
         let x = self.bind_expr(ecx, expr)?;
-        let items: Vec<Typed> = list.iter().map(|e| self.bind_expr(ecx, e)).collect::<Result<_, _>>()?;
-        let target = common_type(std::iter::once(x.scalar_type()).chain(items.iter().map(|i| i.scalar_type())), "IN")
-            .map_err(|_| PlanError::UndefinedFunction(format!("operator does not exist: {} = {}", x.scalar_type().pg_name(), items.first().map(|i| i.scalar_type().pg_name()).unwrap_or_default())))?;
+        let items: Vec<Typed> = list
+            .iter()
+            .map(|e| self.bind_expr(ecx, e))
+            .collect::<Result<_, _>>()?;
+        let target = common_type(
+            std::iter::once(x.scalar_type()).chain(items.iter().map(|i| i.scalar_type())),
+            "IN",
+        )
+        .map_err(|_| {
+            PlanError::UndefinedFunction(format!(
+                "operator does not exist: {} = {}",
+                x.scalar_type().pg_name(),
+                items
+                    .first()
+                    .map(|i| i.scalar_type().pg_name())
+                    .unwrap_or_default()
+            ))
+        })?;
         let nullable = x.typ.nullable || items.iter().any(|i| i.typ.nullable);
         let x = coerce(x, &target, CastContext::Implicit, &mut self.params)?;
         let mut disjuncts = Vec::with_capacity(items.len());
@@ -832,7 +1314,10 @@ impl Binder<'_> {
         let mut result = if disjuncts.len() == 1 {
             disjuncts.pop().expect("one")
         } else {
-            HirScalarExpr::CallVariadic { func: VariadicFunc::Or, exprs: disjuncts }
+            HirScalarExpr::CallVariadic {
+                func: VariadicFunc::Or,
+                exprs: disjuncts,
+            }
         };
         if negated {
             result = result.not();
@@ -842,9 +1327,20 @@ impl Binder<'_> {
 
     /// `x op ANY (subquery)` / `x op ALL (subquery)` with SQL's three-valued logic, built from
     /// EXISTS subqueries that decorrelation turns into joins.
-    fn bind_quantified(&mut self, ecx: &ExprContext, x: Typed, func: BinaryFunc, q: &ast::Query, any: bool, negated: bool) -> Result<Typed, PlanError> {
+    fn bind_quantified(
+        &mut self,
+        ecx: &ExprContext,
+        x: Typed,
+        func: BinaryFunc,
+        q: &ast::Query,
+        any: bool,
+        negated: bool,
+    ) -> Result<Typed, PlanError> {
         if !ecx.allow_subqueries {
-            return Err(PlanError::unsupported(format!("subqueries in {}", ecx.name)));
+            return Err(PlanError::unsupported(format!(
+                "subqueries in {}",
+                ecx.name
+            )));
         }
         let (rel, scope) = self.bind_subquery(ecx, q)?;
         if scope.len() != 1 {
@@ -855,59 +1351,119 @@ impl Binder<'_> {
     }
 
     /// `x op ANY (array)` / `x op ALL (array)`.
-    fn bind_quantified_array(&mut self, ecx: &ExprContext, x: Typed, func: BinaryFunc, array: &Expr, any: bool) -> Result<Typed, PlanError> {
+    fn bind_quantified_array(
+        &mut self,
+        ecx: &ExprContext,
+        x: Typed,
+        func: BinaryFunc,
+        array: &Expr,
+        any: bool,
+    ) -> Result<Typed, PlanError> {
         let a = self.bind_expr(ecx, array)?;
         let a = if a.is_unknown() {
-            let target = ScalarType::Array(Box::new(if x.is_unknown() { ScalarType::String } else { x.scalar_type().clone() }));
+            let target = ScalarType::Array(Box::new(if x.is_unknown() {
+                ScalarType::String
+            } else {
+                x.scalar_type().clone()
+            }));
             let expr = coerce(a, &target, CastContext::Implicit, &mut self.params)?;
             Typed::new(expr, target.nullable(true))
         } else {
             a
         };
         let ScalarType::Array(elem) = a.scalar_type().clone() else {
-            return Err(PlanError::DatatypeMismatch(format!("op ANY/ALL (array) requires array on right side, not {}", a.scalar_type().pg_name())));
+            return Err(PlanError::DatatypeMismatch(format!(
+                "op ANY/ALL (array) requires array on right side, not {}",
+                a.scalar_type().pg_name()
+            )));
         };
         // `x = ANY(array)` is common enough to deserve a direct function.
         if any && func == BinaryFunc::Eq {
             let target = common_type([x.scalar_type(), &*elem], "= ANY")?;
             let x = coerce(x, &target, CastContext::Implicit, &mut self.params)?;
-            let a = coerce(a, &ScalarType::Array(Box::new(target)), CastContext::Implicit, &mut self.params)?;
-            return Ok(Typed::new(a.call_binary(x, BinaryFunc::ArrayContainsElement), ScalarType::Bool.nullable(true)));
+            let a = coerce(
+                a,
+                &ScalarType::Array(Box::new(target)),
+                CastContext::Implicit,
+                &mut self.params,
+            )?;
+            return Ok(Typed::new(
+                a.call_binary(x, BinaryFunc::ArrayContainsElement),
+                ScalarType::Bool.nullable(true),
+            ));
         }
         // Otherwise: the elements as a one-column relation (the array may depend on the
         // current row, so the table function refers to it one level out).
         let mut array_expr = a.expr;
         array_expr.shift_outer_levels(1);
-        let rel = HirRelationExpr::CallTable { func: evert_expr::TableFunc::Unnest { elem_type: (*elem).clone() }, exprs: vec![array_expr] };
+        let rel = HirRelationExpr::CallTable {
+            func: evert_expr::TableFunc::Unnest {
+                elem_type: (*elem).clone(),
+            },
+            exprs: vec![array_expr],
+        };
         self.quantified(x, func, rel, (*elem).nullable(true), any, false)
     }
 
-    fn quantified(&mut self, x: Typed, func: BinaryFunc, rel: HirRelationExpr, column_type: ColumnType, any: bool, negated: bool) -> Result<Typed, PlanError> {
-        let target = common_type([x.scalar_type(), &column_type.scalar_type], func.name()).map_err(|_| {
-            PlanError::UndefinedFunction(format!(
-                "operator does not exist: {} {} {}",
-                x.scalar_type().pg_name(),
-                func.name(),
-                column_type.scalar_type.pg_name()
-            ))
-        })?;
+    fn quantified(
+        &mut self,
+        x: Typed,
+        func: BinaryFunc,
+        rel: HirRelationExpr,
+        column_type: ColumnType,
+        any: bool,
+        negated: bool,
+    ) -> Result<Typed, PlanError> {
+        let target = common_type([x.scalar_type(), &column_type.scalar_type], func.name())
+            .map_err(|_| {
+                PlanError::UndefinedFunction(format!(
+                    "operator does not exist: {} {} {}",
+                    x.scalar_type().pg_name(),
+                    func.name(),
+                    column_type.scalar_type.pg_name()
+                ))
+            })?;
         let may_be_null = x.typ.nullable || column_type.nullable;
         let mut xe = coerce(x, &target, CastContext::Implicit, &mut self.params)?;
         // Inside the subquery, x is one level further out.
         xe.shift_outer_levels(1);
-        let ye = coerce(Typed::new(HirScalarExpr::column(0), column_type), &target, CastContext::Implicit, &mut self.params)?;
+        let ye = coerce(
+            Typed::new(HirScalarExpr::column(0), column_type),
+            &target,
+            CastContext::Implicit,
+            &mut self.params,
+        )?;
         let comparison = xe.call_binary(ye, func);
-        let exists_where = |pred: HirScalarExpr| HirScalarExpr::Exists(Box::new(rel.clone().filter(vec![pred])));
+        let exists_where =
+            |pred: HirScalarExpr| HirScalarExpr::Exists(Box::new(rel.clone().filter(vec![pred])));
         // ANY: TRUE if some comparison is TRUE; else NULL if some is NULL; else FALSE.
         // ALL: FALSE if some comparison is FALSE; else NULL if some is NULL; else TRUE.
-        let decisive = if any { comparison.clone().call_unary(UnaryFunc::IsTrue) } else { comparison.clone().call_unary(UnaryFunc::IsFalse) };
-        let (hit, miss) = if any { (HirScalarExpr::literal_true(), HirScalarExpr::literal_false()) } else { (HirScalarExpr::literal_false(), HirScalarExpr::literal_true()) };
+        let decisive = if any {
+            comparison.clone().call_unary(UnaryFunc::IsTrue)
+        } else {
+            comparison.clone().call_unary(UnaryFunc::IsFalse)
+        };
+        let (hit, miss) = if any {
+            (
+                HirScalarExpr::literal_true(),
+                HirScalarExpr::literal_false(),
+            )
+        } else {
+            (
+                HirScalarExpr::literal_false(),
+                HirScalarExpr::literal_true(),
+            )
+        };
         let mut result = if may_be_null {
             let unknown = comparison.call_unary(UnaryFunc::IsNull);
             HirScalarExpr::if_then_else(
                 exists_where(decisive),
                 hit,
-                HirScalarExpr::if_then_else(exists_where(unknown), HirScalarExpr::literal_null(ScalarType::Bool), miss),
+                HirScalarExpr::if_then_else(
+                    exists_where(unknown),
+                    HirScalarExpr::literal_null(ScalarType::Bool),
+                    miss,
+                ),
             )
         } else if any {
             exists_where(decisive)
@@ -930,30 +1486,70 @@ impl Binder<'_> {
             exprs.push(coerce(i, &elem, CastContext::Implicit, &mut self.params)?);
         }
         Ok(Typed::new(
-            HirScalarExpr::CallVariadic { func: VariadicFunc::ArrayCreate { elem_type: elem.clone() }, exprs },
+            HirScalarExpr::CallVariadic {
+                func: VariadicFunc::ArrayCreate {
+                    elem_type: elem.clone(),
+                },
+                exprs,
+            },
             ScalarType::Array(Box::new(elem)).nullable(false),
         ))
     }
 
-    pub(crate) fn bind_extract(&mut self, field: &str, value: Typed, numeric_result: bool) -> Result<Typed, PlanError> {
+    pub(crate) fn bind_extract(
+        &mut self,
+        field: &str,
+        value: Typed,
+        numeric_result: bool,
+    ) -> Result<Typed, PlanError> {
         let nullable = value.typ.nullable;
         let value = if value.is_unknown() {
-            let e = coerce(value, &ScalarType::TimestampTz, CastContext::Implicit, &mut self.params)?;
+            let e = coerce(
+                value,
+                &ScalarType::TimestampTz,
+                CastContext::Implicit,
+                &mut self.params,
+            )?;
             Typed::new(e, ScalarType::TimestampTz.nullable(nullable))
         } else {
             value
         };
-        if !matches!(value.scalar_type(), ScalarType::Date | ScalarType::Time | ScalarType::Timestamp | ScalarType::TimestampTz | ScalarType::Interval) {
-            return Err(PlanError::UndefinedFunction(format!("function extract(unknown, {}) does not exist", value.scalar_type().pg_name())));
+        if !matches!(
+            value.scalar_type(),
+            ScalarType::Date
+                | ScalarType::Time
+                | ScalarType::Timestamp
+                | ScalarType::TimestampTz
+                | ScalarType::Interval
+        ) {
+            return Err(PlanError::UndefinedFunction(format!(
+                "function extract(unknown, {}) does not exist",
+                value.scalar_type().pg_name()
+            )));
         }
-        let func = if numeric_result { BinaryFunc::Extract } else { BinaryFunc::DatePart };
-        let typ = if numeric_result { ScalarType::numeric() } else { ScalarType::Float64 };
+        let func = if numeric_result {
+            BinaryFunc::Extract
+        } else {
+            BinaryFunc::DatePart
+        };
+        let typ = if numeric_result {
+            ScalarType::numeric()
+        } else {
+            ScalarType::Float64
+        };
         let field = HirScalarExpr::literal(Datum::String(field), ScalarType::String);
-        Ok(Typed::new(field.call_binary(value.expr, func), typ.nullable(nullable)))
+        Ok(Typed::new(
+            field.call_binary(value.expr, func),
+            typ.nullable(nullable),
+        ))
     }
 
     /// Plans a subquery with the current scope as its enclosing scope.
-    pub(crate) fn bind_subquery(&mut self, ecx: &ExprContext, q: &ast::Query) -> Result<(HirRelationExpr, Scope), PlanError> {
+    pub(crate) fn bind_subquery(
+        &mut self,
+        ecx: &ExprContext,
+        q: &ast::Query,
+    ) -> Result<(HirRelationExpr, Scope), PlanError> {
         let scope = ecx.scope.clone();
         // Aggregates inside a subquery belong to the subquery.
         let frames = std::mem::take(&mut self.aggregate_frames);
@@ -966,8 +1562,13 @@ impl Binder<'_> {
     }
 
     /// Calls `now()` and the like: allowed only in one-shot queries.
-    pub(crate) fn unmaterializable(&mut self, func: UnmaterializableFunc) -> Result<Typed, PlanError> {
-        if self.lifetime == super::QueryLifetime::Maintained && matches!(func, UnmaterializableFunc::Now) {
+    pub(crate) fn unmaterializable(
+        &mut self,
+        func: UnmaterializableFunc,
+    ) -> Result<Typed, PlanError> {
+        if self.lifetime == super::QueryLifetime::Maintained
+            && matches!(func, UnmaterializableFunc::Now)
+        {
             return Err(PlanError::Unmaterializable {
                 function: format!("{}()", func.name()),
                 hint: "now() changes without any write, so a view cannot be maintained over it; compare against mz_now() in a WHERE clause for a temporal filter, or call now() in a one-off SELECT".into(),
@@ -979,7 +1580,11 @@ impl Binder<'_> {
     }
 
     /// Parses a literal string as a value of `typ` at plan time.
-    pub fn literal_of_type(&mut self, text: &str, typ: &ScalarType) -> Result<HirScalarExpr, PlanError> {
+    pub fn literal_of_type(
+        &mut self,
+        text: &str,
+        typ: &ScalarType,
+    ) -> Result<HirScalarExpr, PlanError> {
         let arena = RowArena::new();
         let d = strconv::parse_datum(text, typ, &arena)?;
         Ok(HirScalarExpr::literal(d, typ.clone()))
@@ -1001,7 +1606,8 @@ pub(crate) fn comparison_func(op: &BinaryOperator) -> Option<BinaryFunc> {
 pub(crate) fn datetime_field_name(field: &ast::DateTimeField) -> String {
     let s = field.to_string().to_ascii_lowercase();
     match s.as_str() {
-        "dow" | "doy" | "epoch" | "isodow" | "isoyear" | "julian" | "quarter" | "decade" | "century" | "millennium" | "week" => s,
+        "dow" | "doy" | "epoch" | "isodow" | "isoyear" | "julian" | "quarter" | "decade"
+        | "century" | "millennium" | "week" => s,
         other => other.trim_end_matches('s').to_string(),
     }
 }
@@ -1010,7 +1616,9 @@ impl PlanError {
     /// PostgreSQL phrases an unknown qualifier as a missing FROM-clause entry.
     fn reword_missing_from(self, table: &str) -> PlanError {
         match self {
-            PlanError::UnknownRelation(_) => PlanError::UnknownRelationMessage(format!("missing FROM-clause entry for table \"{table}\"")),
+            PlanError::UnknownRelation(_) => PlanError::UnknownRelationMessage(format!(
+                "missing FROM-clause entry for table \"{table}\""
+            )),
             other => other,
         }
     }
@@ -1023,10 +1631,12 @@ impl PlanError {
 fn numeric_literal(s: &str) -> Result<Typed, PlanError> {
     match parse_numeric(s) {
         Ok(d) => Ok(literal(Datum::Numeric(d), ScalarType::numeric())),
-        Err(e) if e.kind == evert_repr::errors::ParseErrorKind::OutOfRange => match s.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(literal(Datum::Float64(f), ScalarType::Float64)),
-            _ => Err(e.into()),
-        },
+        Err(e) if e.kind == evert_repr::errors::ParseErrorKind::OutOfRange => {
+            match s.parse::<f64>() {
+                Ok(f) if f.is_finite() => Ok(literal(Datum::Float64(f), ScalarType::Float64)),
+                _ => Err(e.into()),
+            }
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -1044,17 +1654,27 @@ fn like_pattern_with_escape(pattern: Typed, escape: Typed) -> Result<Typed, Plan
         },
         _ => None,
     };
-    let (Some(pattern_text), Some(escape_text)) = (text_literal(&pattern), text_literal(&escape)) else {
-        return Err(PlanError::unsupported("LIKE ... ESCAPE with a non-constant pattern or escape"));
+    let (Some(pattern_text), Some(escape_text)) = (text_literal(&pattern), text_literal(&escape))
+    else {
+        return Err(PlanError::unsupported(
+            "LIKE ... ESCAPE with a non-constant pattern or escape",
+        ));
     };
     let (Some(pattern_text), Some(escape_text)) = (pattern_text, escape_text) else {
-        return Ok(Typed::new(HirScalarExpr::literal(Datum::Null, ScalarType::String), ScalarType::String.nullable(true)));
+        return Ok(Typed::new(
+            HirScalarExpr::literal(Datum::Null, ScalarType::String),
+            ScalarType::String.nullable(true),
+        ));
     };
     let mut chars = escape_text.chars();
     let escape_char = match (chars.next(), chars.next()) {
         (None, _) => None,
         (Some(c), None) => Some(c),
-        _ => return Err(PlanError::InvalidEscapeString("invalid escape string".into())),
+        _ => {
+            return Err(PlanError::InvalidEscapeString(
+                "invalid escape string".into(),
+            ))
+        }
     };
     let mut rewritten = String::with_capacity(pattern_text.len());
     let mut chars = pattern_text.chars();
@@ -1075,5 +1695,8 @@ fn like_pattern_with_escape(pattern: Typed, escape: Typed) -> Result<Typed, Plan
             rewritten.push(c);
         }
     }
-    Ok(Typed::new(HirScalarExpr::literal(Datum::String(&rewritten), ScalarType::String), ScalarType::String.nullable(false)))
+    Ok(Typed::new(
+        HirScalarExpr::literal(Datum::String(&rewritten), ScalarType::String),
+        ScalarType::String.nullable(false),
+    ))
 }

@@ -1,7 +1,9 @@
 //! Function calls: choosing the implementation for a name and argument types, for scalar
 //! functions, aggregates and table functions.
 
-use evert_expr::{AggregateFunc, BinaryFunc, TableFunc, UnaryFunc, UnmaterializableFunc, VariadicFunc};
+use evert_expr::{
+    AggregateFunc, BinaryFunc, TableFunc, UnaryFunc, UnmaterializableFunc, VariadicFunc,
+};
 use evert_repr::{ColumnType, Datum, ScalarType};
 use sqlparser::ast::{self, FunctionArg, FunctionArgExpr, FunctionArguments};
 
@@ -20,12 +22,22 @@ pub(crate) struct CallArgs<'e> {
 }
 
 pub(crate) fn call_args(f: &ast::Function) -> Result<CallArgs<'_>, PlanError> {
-    let mut out = CallArgs { args: vec![], star: false, distinct: false, order_by: vec![] };
+    let mut out = CallArgs {
+        args: vec![],
+        star: false,
+        distinct: false,
+        order_by: vec![],
+    };
     match &f.args {
         FunctionArguments::None => {}
-        FunctionArguments::Subquery(_) => return Err(PlanError::unsupported("subquery as function argument list")),
+        FunctionArguments::Subquery(_) => {
+            return Err(PlanError::unsupported("subquery as function argument list"))
+        }
         FunctionArguments::List(list) => {
-            out.distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+            out.distinct = matches!(
+                list.duplicate_treatment,
+                Some(ast::DuplicateTreatment::Distinct)
+            );
             for a in &list.args {
                 match a {
                     FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => out.args.push(e),
@@ -33,13 +45,21 @@ pub(crate) fn call_args(f: &ast::Function) -> Result<CallArgs<'_>, PlanError> {
                     FunctionArg::Named { .. } | FunctionArg::ExprNamed { .. } => {
                         return Err(PlanError::unsupported("named function arguments"))
                     }
-                    other => return Err(PlanError::unsupported(format!("function argument {other}"))),
+                    other => {
+                        return Err(PlanError::unsupported(format!("function argument {other}")))
+                    }
                 }
             }
             for clause in &list.clauses {
                 match clause {
-                    ast::FunctionArgumentClause::OrderBy(items) => out.order_by.extend(items.iter()),
-                    other => return Err(PlanError::unsupported(format!("function argument clause {other}"))),
+                    ast::FunctionArgumentClause::OrderBy(items) => {
+                        out.order_by.extend(items.iter())
+                    }
+                    other => {
+                        return Err(PlanError::unsupported(format!(
+                            "function argument clause {other}"
+                        )))
+                    }
                 }
             }
         }
@@ -51,34 +71,69 @@ pub(crate) fn function_name(name: &ast::ObjectName) -> Result<String, PlanError>
     let parts = crate::parse::normalize_name(name)?;
     match parts.as_slice() {
         [name] => Ok(name.clone()),
-        [schema, name] if matches!(schema.as_str(), "pg_catalog" | "public" | "mz_catalog") => Ok(name.clone()),
-        _ => Err(PlanError::UndefinedFunction(format!("function {} does not exist", parts.join(".")))),
+        [schema, name] if matches!(schema.as_str(), "pg_catalog" | "public" | "mz_catalog") => {
+            Ok(name.clone())
+        }
+        _ => Err(PlanError::UndefinedFunction(format!(
+            "function {} does not exist",
+            parts.join(".")
+        ))),
     }
 }
 
 pub(crate) fn is_aggregate(name: &str) -> bool {
     matches!(
         name,
-        "count" | "sum" | "avg" | "min" | "max" | "bool_and" | "every" | "bool_or" | "string_agg" | "array_agg" | "jsonb_agg"
-            | "json_agg" | "jsonb_object_agg" | "json_object_agg" | "stddev" | "stddev_samp" | "stddev_pop" | "variance"
-            | "var_samp" | "var_pop"
+        "count"
+            | "sum"
+            | "avg"
+            | "min"
+            | "max"
+            | "bool_and"
+            | "every"
+            | "bool_or"
+            | "string_agg"
+            | "array_agg"
+            | "jsonb_agg"
+            | "json_agg"
+            | "jsonb_object_agg"
+            | "json_object_agg"
+            | "stddev"
+            | "stddev_samp"
+            | "stddev_pop"
+            | "variance"
+            | "var_samp"
+            | "var_pop"
     )
 }
 
 pub(crate) fn table_function(name: &str) -> bool {
     matches!(
         name,
-        "generate_series" | "unnest" | "jsonb_each" | "jsonb_each_text" | "jsonb_array_elements" | "jsonb_array_elements_text"
-            | "jsonb_object_keys" | "regexp_split_to_table"
+        "generate_series"
+            | "unnest"
+            | "jsonb_each"
+            | "jsonb_each_text"
+            | "jsonb_array_elements"
+            | "jsonb_array_elements_text"
+            | "jsonb_object_keys"
+            | "regexp_split_to_table"
     )
 }
 
 fn type_list(args: &[Typed]) -> String {
-    args.iter().map(|a| a.scalar_type().pg_name()).collect::<Vec<_>>().join(", ")
+    args.iter()
+        .map(|a| a.scalar_type().pg_name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Binder<'_> {
-    pub(crate) fn bind_function(&mut self, ecx: &ExprContext, f: &ast::Function) -> Result<Typed, PlanError> {
+    pub(crate) fn bind_function(
+        &mut self,
+        ecx: &ExprContext,
+        f: &ast::Function,
+    ) -> Result<Typed, PlanError> {
         let name = function_name(&f.name)?;
         if f.over.is_some() {
             return self.bind_window_function(ecx, f, &name);
@@ -90,30 +145,55 @@ impl Binder<'_> {
             return self.bind_aggregate(ecx, f, &name);
         }
         if f.filter.is_some() {
-            return Err(PlanError::Invalid(format!("FILTER specified, but {name} is not an aggregate function")));
+            return Err(PlanError::Invalid(format!(
+                "FILTER specified, but {name} is not an aggregate function"
+            )));
         }
         if table_function(&name) {
-            return Err(PlanError::unsupported(format!("set-returning function {name} in this position (use it in FROM)")));
+            return Err(PlanError::unsupported(format!(
+                "set-returning function {name} in this position (use it in FROM)"
+            )));
         }
         let call = call_args(f)?;
         if call.distinct || !call.order_by.is_empty() || call.star {
-            return Err(PlanError::Invalid(format!("DISTINCT, ORDER BY or * specified, but {name} is not an aggregate function")));
+            return Err(PlanError::Invalid(format!(
+                "DISTINCT, ORDER BY or * specified, but {name} is not an aggregate function"
+            )));
         }
         // nullif, coalesce and friends need their arguments bound before typing.
-        let args: Vec<Typed> = call.args.iter().map(|a| self.bind_expr(ecx, a)).collect::<Result<_, _>>()?;
+        let args: Vec<Typed> = call
+            .args
+            .iter()
+            .map(|a| self.bind_expr(ecx, a))
+            .collect::<Result<_, _>>()?;
         self.call_function_typed(&name, args)
     }
 
     /// Resolves and builds a scalar function call from bound arguments.
-    pub(crate) fn call_function_typed(&mut self, name: &str, mut args: Vec<Typed>) -> Result<Typed, PlanError> {
+    pub(crate) fn call_function_typed(
+        &mut self,
+        name: &str,
+        mut args: Vec<Typed>,
+    ) -> Result<Typed, PlanError> {
         use ScalarType as S;
         let nullable = args.iter().any(|a| a.typ.nullable);
-        let no_function = |args: &[Typed]| PlanError::UndefinedFunction(format!("function {name}({}) does not exist", type_list(args)));
+        let no_function = |args: &[Typed]| {
+            PlanError::UndefinedFunction(format!(
+                "function {name}({}) does not exist",
+                type_list(args)
+            ))
+        };
         let n = args.len();
         // Helpers to cast arguments.
         macro_rules! arg_as {
             ($i:expr, $t:expr) => {
-                coerce(args[$i].clone(), &$t, CastContext::Implicit, &mut self.params).map_err(|_| no_function(&args))?
+                coerce(
+                    args[$i].clone(),
+                    &$t,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )
+                .map_err(|_| no_function(&args))?
             };
         }
         let float_or_numeric = |t: &S| -> S {
@@ -122,21 +202,33 @@ impl Binder<'_> {
                 _ => S::Float64,
             }
         };
-        let unary = |b: &mut Self, func: UnaryFunc, arg: HirScalarExpr, typ: S| -> Result<Typed, PlanError> {
+        let unary = |b: &mut Self,
+                     func: UnaryFunc,
+                     arg: HirScalarExpr,
+                     typ: S|
+         -> Result<Typed, PlanError> {
             let _ = b;
             let out = func.output_type(typ.nullable(nullable));
             Ok(Typed::new(arg.call_unary(func), out))
         };
         let result = match (name, n) {
             ("abs", 1) => {
-                let t = if args[0].is_unknown() { S::Float64 } else { args[0].scalar_type().unconstrained() };
+                let t = if args[0].is_unknown() {
+                    S::Float64
+                } else {
+                    args[0].scalar_type().unconstrained()
+                };
                 if !t.is_numeric_family() {
                     return Err(no_function(&args));
                 }
                 let a = arg_as!(0, t);
                 unary(self, UnaryFunc::Abs, a, t)?
             }
-            ("ceil" | "ceiling" | "floor" | "round" | "trunc" | "sqrt" | "exp" | "ln" | "log10" | "sign", 1)
+            (
+                "ceil" | "ceiling" | "floor" | "round" | "trunc" | "sqrt" | "exp" | "ln" | "log10"
+                | "sign",
+                1,
+            )
             | ("log", 1) => {
                 let t = float_or_numeric(args[0].scalar_type());
                 if !args[0].scalar_type().is_numeric_family() && !args[0].is_unknown() {
@@ -159,11 +251,19 @@ impl Binder<'_> {
             ("round" | "trunc", 2) => {
                 let a = arg_as!(0, S::numeric());
                 let b = arg_as!(1, S::Int32);
-                let func = if name == "round" { BinaryFunc::RoundScale } else { BinaryFunc::TruncScale };
+                let func = if name == "round" {
+                    BinaryFunc::RoundScale
+                } else {
+                    BinaryFunc::TruncScale
+                };
                 Typed::new(a.call_binary(b, func), S::numeric().nullable(nullable))
             }
             ("log", 2) => {
-                let t = if args.iter().any(|a| matches!(a.scalar_type(), S::Numeric { .. })) || args.iter().all(|a| a.scalar_type().is_integer()) {
+                let t = if args
+                    .iter()
+                    .any(|a| matches!(a.scalar_type(), S::Numeric { .. }))
+                    || args.iter().all(|a| a.scalar_type().is_integer())
+                {
                     S::numeric()
                 } else {
                     S::Float64
@@ -172,7 +272,11 @@ impl Binder<'_> {
                 let b = arg_as!(1, t);
                 Typed::new(a.call_binary(b, BinaryFunc::LogBase), t.nullable(nullable))
             }
-            ("cbrt" | "degrees" | "radians" | "sin" | "cos" | "tan" | "asin" | "acos" | "atan" | "cot", 1) => {
+            (
+                "cbrt" | "degrees" | "radians" | "sin" | "cos" | "tan" | "asin" | "acos" | "atan"
+                | "cot",
+                1,
+            ) => {
                 let a = arg_as!(0, S::Float64);
                 let func = match name {
                     "cbrt" => UnaryFunc::Cbrt,
@@ -189,7 +293,14 @@ impl Binder<'_> {
                 unary(self, func, a, S::Float64)?
             }
             ("power" | "pow", 2) => {
-                let t = if args.iter().any(|a| matches!(a.scalar_type(), S::Numeric { .. })) { S::numeric() } else { S::Float64 };
+                let t = if args
+                    .iter()
+                    .any(|a| matches!(a.scalar_type(), S::Numeric { .. }))
+                {
+                    S::numeric()
+                } else {
+                    S::Float64
+                };
                 let a = arg_as!(0, t);
                 let b = arg_as!(1, t);
                 Typed::new(a.call_binary(b, BinaryFunc::Pow), t.nullable(nullable))
@@ -203,7 +314,10 @@ impl Binder<'_> {
                 let b = arg_as!(1, t);
                 Typed::new(a.call_binary(b, BinaryFunc::Mod), t.nullable(nullable))
             }
-            ("pi", 0) => Typed::new(HirScalarExpr::literal(Datum::Float64(std::f64::consts::PI), S::Float64), S::Float64.nullable(false)),
+            ("pi", 0) => Typed::new(
+                HirScalarExpr::literal(Datum::Float64(std::f64::consts::PI), S::Float64),
+                S::Float64.nullable(false),
+            ),
             ("coalesce" | "greatest" | "least", _) if n > 0 => {
                 let t = common_type(args.iter().map(|a| a.scalar_type()), &name.to_uppercase())?;
                 let all_nullable = args.iter().all(|a| a.typ.nullable);
@@ -216,22 +330,34 @@ impl Binder<'_> {
                     "greatest" => VariadicFunc::Greatest,
                     _ => VariadicFunc::Least,
                 };
-                Typed::new(HirScalarExpr::CallVariadic { func, exprs }, t.nullable(all_nullable))
+                Typed::new(
+                    HirScalarExpr::CallVariadic { func, exprs },
+                    t.nullable(all_nullable),
+                )
             }
             ("nullif", 2) => {
                 let t = common_type([args[0].scalar_type(), args[1].scalar_type()], "NULLIF")?;
                 let a = arg_as!(0, t);
                 let b = arg_as!(1, t);
                 let cond = a.clone().call_binary(b, BinaryFunc::Eq);
-                Typed::new(HirScalarExpr::if_then_else(cond, HirScalarExpr::literal_null(t.clone()), a), t.nullable(true))
+                Typed::new(
+                    HirScalarExpr::if_then_else(cond, HirScalarExpr::literal_null(t.clone()), a),
+                    t.nullable(true),
+                )
             }
-            ("length" | "char_length" | "character_length", 1) if matches!(args[0].scalar_type(), S::Bytes) => {
+            ("length" | "char_length" | "character_length", 1)
+                if matches!(args[0].scalar_type(), S::Bytes) =>
+            {
                 let a = arg_as!(0, S::Bytes);
                 unary(self, UnaryFunc::OctetLength, a, S::Bytes)?
             }
             ("length" | "char_length" | "character_length" | "octet_length" | "bit_length", 1) => {
                 let is_bytes = matches!(args[0].scalar_type(), S::Bytes);
-                let a = if is_bytes { arg_as!(0, S::Bytes) } else { arg_as!(0, S::String) };
+                let a = if is_bytes {
+                    arg_as!(0, S::Bytes)
+                } else {
+                    arg_as!(0, S::String)
+                };
                 let func = match name {
                     "octet_length" => UnaryFunc::OctetLength,
                     "bit_length" => UnaryFunc::BitLength,
@@ -252,7 +378,11 @@ impl Binder<'_> {
                 unary(self, func, a, S::String)?
             }
             ("md5", 1) => {
-                let a = if matches!(args[0].scalar_type(), S::Bytes) { arg_as!(0, S::Bytes) } else { arg_as!(0, S::String) };
+                let a = if matches!(args[0].scalar_type(), S::Bytes) {
+                    arg_as!(0, S::Bytes)
+                } else {
+                    arg_as!(0, S::String)
+                };
                 unary(self, UnaryFunc::Md5, a, S::String)?
             }
             ("chr", 1) => {
@@ -276,24 +406,42 @@ impl Binder<'_> {
                     "rtrim" => VariadicFunc::RTrim,
                     _ => VariadicFunc::BTrim,
                 };
-                Typed::new(HirScalarExpr::CallVariadic { func, exprs: vec![a, b] }, S::String.nullable(nullable))
+                Typed::new(
+                    HirScalarExpr::CallVariadic {
+                        func,
+                        exprs: vec![a, b],
+                    },
+                    S::String.nullable(nullable),
+                )
             }
             ("substr" | "substring", 2 | 3) => {
                 let mut exprs = vec![arg_as!(0, S::String), arg_as!(1, S::Int32)];
                 if n == 3 {
                     exprs.push(arg_as!(2, S::Int32));
                 }
-                Typed::new(HirScalarExpr::CallVariadic { func: VariadicFunc::Substr, exprs }, S::String.nullable(nullable))
+                Typed::new(
+                    HirScalarExpr::CallVariadic {
+                        func: VariadicFunc::Substr,
+                        exprs,
+                    },
+                    S::String.nullable(nullable),
+                )
             }
             ("strpos" | "position", 2) => {
                 let a = arg_as!(0, S::String);
                 let b = arg_as!(1, S::String);
-                Typed::new(a.call_binary(b, BinaryFunc::Position), S::Int32.nullable(nullable))
+                Typed::new(
+                    a.call_binary(b, BinaryFunc::Position),
+                    S::Int32.nullable(nullable),
+                )
             }
             ("starts_with", 2) => {
                 let a = arg_as!(0, S::String);
                 let b = arg_as!(1, S::String);
-                Typed::new(a.call_binary(b, BinaryFunc::StartsWith), S::Bool.nullable(nullable))
+                Typed::new(
+                    a.call_binary(b, BinaryFunc::StartsWith),
+                    S::Bool.nullable(nullable),
+                )
             }
             ("left" | "right" | "repeat", 2) => {
                 let a = arg_as!(0, S::String);
@@ -306,50 +454,113 @@ impl Binder<'_> {
                 Typed::new(a.call_binary(b, func), S::String.nullable(nullable))
             }
             ("replace" | "translate", 3) => {
-                let exprs = vec![arg_as!(0, S::String), arg_as!(1, S::String), arg_as!(2, S::String)];
-                let func = if name == "replace" { VariadicFunc::Replace } else { VariadicFunc::Translate };
-                Typed::new(HirScalarExpr::CallVariadic { func, exprs }, S::String.nullable(nullable))
+                let exprs = vec![
+                    arg_as!(0, S::String),
+                    arg_as!(1, S::String),
+                    arg_as!(2, S::String),
+                ];
+                let func = if name == "replace" {
+                    VariadicFunc::Replace
+                } else {
+                    VariadicFunc::Translate
+                };
+                Typed::new(
+                    HirScalarExpr::CallVariadic { func, exprs },
+                    S::String.nullable(nullable),
+                )
             }
             ("split_part", 3) => {
-                let exprs = vec![arg_as!(0, S::String), arg_as!(1, S::String), arg_as!(2, S::Int32)];
-                Typed::new(HirScalarExpr::CallVariadic { func: VariadicFunc::SplitPart, exprs }, S::String.nullable(nullable))
+                let exprs = vec![
+                    arg_as!(0, S::String),
+                    arg_as!(1, S::String),
+                    arg_as!(2, S::Int32),
+                ];
+                Typed::new(
+                    HirScalarExpr::CallVariadic {
+                        func: VariadicFunc::SplitPart,
+                        exprs,
+                    },
+                    S::String.nullable(nullable),
+                )
             }
             ("lpad" | "rpad", 2 | 3) => {
                 let mut exprs = vec![arg_as!(0, S::String), arg_as!(1, S::Int32)];
                 if n == 3 {
                     exprs.push(arg_as!(2, S::String));
                 }
-                let func = if name == "lpad" { VariadicFunc::Lpad } else { VariadicFunc::Rpad };
-                Typed::new(HirScalarExpr::CallVariadic { func, exprs }, S::String.nullable(nullable))
+                let func = if name == "lpad" {
+                    VariadicFunc::Lpad
+                } else {
+                    VariadicFunc::Rpad
+                };
+                Typed::new(
+                    HirScalarExpr::CallVariadic { func, exprs },
+                    S::String.nullable(nullable),
+                )
             }
             ("regexp_replace", 3 | 4) => {
-                let mut exprs = vec![arg_as!(0, S::String), arg_as!(1, S::String), arg_as!(2, S::String)];
+                let mut exprs = vec![
+                    arg_as!(0, S::String),
+                    arg_as!(1, S::String),
+                    arg_as!(2, S::String),
+                ];
                 if n == 4 {
                     exprs.push(arg_as!(3, S::String));
                 }
-                Typed::new(HirScalarExpr::CallVariadic { func: VariadicFunc::RegexpReplace, exprs }, S::String.nullable(nullable))
+                Typed::new(
+                    HirScalarExpr::CallVariadic {
+                        func: VariadicFunc::RegexpReplace,
+                        exprs,
+                    },
+                    S::String.nullable(nullable),
+                )
             }
             ("regexp_match", 2) => {
                 let exprs = vec![arg_as!(0, S::String), arg_as!(1, S::String)];
                 Typed::new(
-                    HirScalarExpr::CallVariadic { func: VariadicFunc::RegexpMatchArray, exprs },
+                    HirScalarExpr::CallVariadic {
+                        func: VariadicFunc::RegexpMatchArray,
+                        exprs,
+                    },
                     S::Array(Box::new(S::String)).nullable(true),
                 )
             }
             ("concat", _) => {
                 let mut exprs = Vec::with_capacity(n);
                 for a in args {
-                    exprs.push(coerce(a, &S::String, CastContext::Explicit, &mut self.params)?);
+                    exprs.push(coerce(
+                        a,
+                        &S::String,
+                        CastContext::Explicit,
+                        &mut self.params,
+                    )?);
                 }
-                Typed::new(HirScalarExpr::CallVariadic { func: VariadicFunc::Concat, exprs }, S::String.nullable(false))
+                Typed::new(
+                    HirScalarExpr::CallVariadic {
+                        func: VariadicFunc::Concat,
+                        exprs,
+                    },
+                    S::String.nullable(false),
+                )
             }
             ("concat_ws", _) if n >= 1 => {
                 let sep_nullable = args[0].typ.nullable;
                 let mut exprs = Vec::with_capacity(n);
                 for a in args {
-                    exprs.push(coerce(a, &S::String, CastContext::Explicit, &mut self.params)?);
+                    exprs.push(coerce(
+                        a,
+                        &S::String,
+                        CastContext::Explicit,
+                        &mut self.params,
+                    )?);
                 }
-                Typed::new(HirScalarExpr::CallVariadic { func: VariadicFunc::ConcatWs, exprs }, S::String.nullable(sep_nullable))
+                Typed::new(
+                    HirScalarExpr::CallVariadic {
+                        func: VariadicFunc::ConcatWs,
+                        exprs,
+                    },
+                    S::String.nullable(sep_nullable),
+                )
             }
             ("date_trunc", 2) => {
                 let unit = arg_as!(0, S::String);
@@ -360,7 +571,10 @@ impl Binder<'_> {
                     _ => return Err(no_function(&args)),
                 };
                 let v = arg_as!(1, t);
-                Typed::new(unit.call_binary(v, BinaryFunc::DateTrunc), t.nullable(nullable))
+                Typed::new(
+                    unit.call_binary(v, BinaryFunc::DateTrunc),
+                    t.nullable(nullable),
+                )
             }
             ("date_part", 2) => {
                 let field = match &args[0].expr {
@@ -388,23 +602,44 @@ impl Binder<'_> {
             }
             ("mz_now", 0) => self.unmaterializable(UnmaterializableFunc::MzNow)?,
             ("version", 0) => self.unmaterializable(UnmaterializableFunc::Version)?,
-            ("current_database", 0) => self.unmaterializable(UnmaterializableFunc::CurrentDatabase)?,
+            ("current_database", 0) => {
+                self.unmaterializable(UnmaterializableFunc::CurrentDatabase)?
+            }
             ("current_schema", 0) => self.unmaterializable(UnmaterializableFunc::CurrentSchema)?,
-            ("current_user" | "session_user", 0) => self.unmaterializable(UnmaterializableFunc::CurrentUser)?,
+            ("current_user" | "session_user", 0) => {
+                self.unmaterializable(UnmaterializableFunc::CurrentUser)?
+            }
             ("pg_backend_pid", 0) => self.unmaterializable(UnmaterializableFunc::PgBackendPid)?,
             ("to_char", 2) => {
                 let t = match args[0].scalar_type() {
                     S::Unknown => S::TimestampTz,
-                    t if t.is_numeric_family() || matches!(t, S::Timestamp | S::TimestampTz | S::Date) => t.clone(),
+                    t if t.is_numeric_family()
+                        || matches!(t, S::Timestamp | S::TimestampTz | S::Date) =>
+                    {
+                        t.clone()
+                    }
                     _ => return Err(no_function(&args)),
                 };
                 let v = arg_as!(0, t);
                 let f = arg_as!(1, S::String);
-                Typed::new(v.call_binary(f, BinaryFunc::ToChar), S::String.nullable(nullable))
+                Typed::new(
+                    v.call_binary(f, BinaryFunc::ToChar),
+                    S::String.nullable(nullable),
+                )
             }
             ("make_date", 3) => {
-                let exprs = vec![arg_as!(0, S::Int32), arg_as!(1, S::Int32), arg_as!(2, S::Int32)];
-                Typed::new(HirScalarExpr::CallVariadic { func: VariadicFunc::MakeDate, exprs }, S::Date.nullable(nullable))
+                let exprs = vec![
+                    arg_as!(0, S::Int32),
+                    arg_as!(1, S::Int32),
+                    arg_as!(2, S::Int32),
+                ];
+                Typed::new(
+                    HirScalarExpr::CallVariadic {
+                        func: VariadicFunc::MakeDate,
+                        exprs,
+                    },
+                    S::Date.nullable(nullable),
+                )
             }
             ("make_timestamp", 6) => {
                 let exprs = vec![
@@ -415,32 +650,67 @@ impl Binder<'_> {
                     arg_as!(4, S::Int32),
                     arg_as!(5, S::Float64),
                 ];
-                Typed::new(HirScalarExpr::CallVariadic { func: VariadicFunc::MakeTimestamp, exprs }, S::Timestamp.nullable(nullable))
+                Typed::new(
+                    HirScalarExpr::CallVariadic {
+                        func: VariadicFunc::MakeTimestamp,
+                        exprs,
+                    },
+                    S::Timestamp.nullable(nullable),
+                )
             }
             ("age", 2) => {
                 let t = common_type([args[0].scalar_type(), args[1].scalar_type()], "age")?;
-                let t = if matches!(t, S::Date | S::String) { S::Timestamp } else { t };
+                let t = if matches!(t, S::Date | S::String) {
+                    S::Timestamp
+                } else {
+                    t
+                };
                 let a = arg_as!(0, t);
                 let b = arg_as!(1, t);
-                Typed::new(a.call_binary(b, BinaryFunc::Age), S::Interval.nullable(nullable))
+                Typed::new(
+                    a.call_binary(b, BinaryFunc::Age),
+                    S::Interval.nullable(nullable),
+                )
             }
             ("jsonb_build_array" | "json_build_array", _) => {
                 let exprs = self.json_args(args)?;
-                Typed::new(HirScalarExpr::CallVariadic { func: VariadicFunc::JsonbBuildArray, exprs }, S::Jsonb.nullable(false))
+                Typed::new(
+                    HirScalarExpr::CallVariadic {
+                        func: VariadicFunc::JsonbBuildArray,
+                        exprs,
+                    },
+                    S::Jsonb.nullable(false),
+                )
             }
             ("jsonb_build_object" | "json_build_object", _) => {
                 let exprs = self.json_args(args)?;
-                Typed::new(HirScalarExpr::CallVariadic { func: VariadicFunc::JsonbBuildObject, exprs }, S::Jsonb.nullable(false))
+                Typed::new(
+                    HirScalarExpr::CallVariadic {
+                        func: VariadicFunc::JsonbBuildObject,
+                        exprs,
+                    },
+                    S::Jsonb.nullable(false),
+                )
             }
             ("to_jsonb" | "to_json", 1) => {
                 let exprs = self.json_args(args)?;
-                let array = HirScalarExpr::CallVariadic { func: VariadicFunc::JsonbBuildArray, exprs };
+                let array = HirScalarExpr::CallVariadic {
+                    func: VariadicFunc::JsonbBuildArray,
+                    exprs,
+                };
                 let index = HirScalarExpr::literal(Datum::Int64(0), S::Int64);
-                Typed::new(array.call_binary(index, BinaryFunc::JsonbGet { as_text: false }), S::Jsonb.nullable(nullable))
+                Typed::new(
+                    array.call_binary(index, BinaryFunc::JsonbGet { as_text: false }),
+                    S::Jsonb.nullable(nullable),
+                )
             }
             ("jsonb_typeof" | "jsonb_array_length", 1) => {
                 let a = arg_as!(0, S::Jsonb);
-                let func = if name == "jsonb_typeof" { UnaryFunc::JsonbTypeof } else { UnaryFunc::JsonbArrayLength };
+                let func = if name == "jsonb_typeof" {
+                    UnaryFunc::JsonbTypeof
+                } else {
+                    UnaryFunc::JsonbArrayLength
+                };
                 unary(self, func, a, S::Jsonb)?
             }
             ("array_length", 2) => {
@@ -450,14 +720,20 @@ impl Binder<'_> {
                 let t = args[0].scalar_type().clone();
                 let a = arg_as!(0, t);
                 let b = arg_as!(1, S::Int32);
-                Typed::new(a.call_binary(b, BinaryFunc::ArrayLength), S::Int32.nullable(true))
+                Typed::new(
+                    a.call_binary(b, BinaryFunc::ArrayLength),
+                    S::Int32.nullable(true),
+                )
             }
             ("cardinality", 1) => {
                 if !matches!(args[0].scalar_type(), S::Array(_)) {
                     return Err(no_function(&args));
                 }
                 let a = args.remove(0).expr;
-                Typed::new(a.call_unary(UnaryFunc::Cardinality), S::Int32.nullable(true))
+                Typed::new(
+                    a.call_unary(UnaryFunc::Cardinality),
+                    S::Int32.nullable(true),
+                )
             }
             ("pg_typeof", 1) => {
                 let t = args[0].scalar_type();
@@ -468,19 +744,51 @@ impl Binder<'_> {
                     S::Char { .. } => "character".to_string(),
                     _ => t.unconstrained().sql_name(),
                 };
-                Typed::new(HirScalarExpr::literal(Datum::String(&name), S::String), S::String.nullable(false))
+                Typed::new(
+                    HirScalarExpr::literal(Datum::String(&name), S::String),
+                    S::String.nullable(false),
+                )
             }
             _ => {
                 let exists = matches!(
                     name,
-                    "abs" | "ceil" | "ceiling" | "floor" | "round" | "trunc" | "sqrt" | "exp" | "ln" | "log" | "log10" | "power"
-                        | "pow" | "mod" | "length" | "lower" | "upper" | "substr" | "substring" | "replace" | "concat" | "coalesce"
-                        | "nullif" | "greatest" | "least" | "date_trunc" | "date_part" | "to_char" | "now"
+                    "abs"
+                        | "ceil"
+                        | "ceiling"
+                        | "floor"
+                        | "round"
+                        | "trunc"
+                        | "sqrt"
+                        | "exp"
+                        | "ln"
+                        | "log"
+                        | "log10"
+                        | "power"
+                        | "pow"
+                        | "mod"
+                        | "length"
+                        | "lower"
+                        | "upper"
+                        | "substr"
+                        | "substring"
+                        | "replace"
+                        | "concat"
+                        | "coalesce"
+                        | "nullif"
+                        | "greatest"
+                        | "least"
+                        | "date_trunc"
+                        | "date_part"
+                        | "to_char"
+                        | "now"
                 );
                 return Err(if exists {
                     no_function(&args)
                 } else {
-                    PlanError::UndefinedFunction(format!("function {name}({}) does not exist", type_list(&args)))
+                    PlanError::UndefinedFunction(format!(
+                        "function {name}({}) does not exist",
+                        type_list(&args)
+                    ))
                 });
             }
         };
@@ -492,7 +800,12 @@ impl Binder<'_> {
         let mut exprs = Vec::with_capacity(args.len());
         for a in args {
             if a.is_unknown() {
-                exprs.push(coerce(a, &ScalarType::String, CastContext::Implicit, &mut self.params)?);
+                exprs.push(coerce(
+                    a,
+                    &ScalarType::String,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?);
             } else {
                 exprs.push(a.expr);
             }
@@ -500,17 +813,32 @@ impl Binder<'_> {
         Ok(exprs)
     }
 
-    fn bind_aggregate(&mut self, ecx: &ExprContext, f: &ast::Function, name: &str) -> Result<Typed, PlanError> {
+    fn bind_aggregate(
+        &mut self,
+        ecx: &ExprContext,
+        f: &ast::Function,
+        name: &str,
+    ) -> Result<Typed, PlanError> {
         if !ecx.allow_aggregates {
-            return Err(PlanError::Grouping(format!("aggregate functions are not allowed in {}", ecx.name)));
+            return Err(PlanError::Grouping(format!(
+                "aggregate functions are not allowed in {}",
+                ecx.name
+            )));
         }
         if self.aggregate_frames.is_empty() {
-            return Err(PlanError::Grouping(format!("aggregate functions are not allowed in {}", ecx.name)));
+            return Err(PlanError::Grouping(format!(
+                "aggregate functions are not allowed in {}",
+                ecx.name
+            )));
         }
         let call = call_args(f)?;
         // Arguments may not contain aggregates themselves.
         let inner = ecx.without_aggregates();
-        let args: Vec<Typed> = call.args.iter().map(|a| self.bind_expr(&inner, a)).collect::<Result<_, _>>()?;
+        let args: Vec<Typed> = call
+            .args
+            .iter()
+            .map(|a| self.bind_expr(&inner, a))
+            .collect::<Result<_, _>>()?;
         let filter = match &f.filter {
             Some(filter) => Some(self.bind_bool(&inner, filter, "FILTER")?),
             None => None,
@@ -523,7 +851,12 @@ impl Binder<'_> {
             order_by.push((e.expr, desc, nulls_last));
         }
         let distinct = call.distinct;
-        let no_function = |args: &[Typed]| PlanError::UndefinedFunction(format!("function {name}({}) does not exist", type_list(args)));
+        let no_function = |args: &[Typed]| {
+            PlanError::UndefinedFunction(format!(
+                "function {name}({}) does not exist",
+                type_list(args)
+            ))
+        };
         use ScalarType as S;
         let aggregate = |func: AggregateFunc, args: Vec<HirScalarExpr>| HirAggregateExpr {
             func,
@@ -533,8 +866,14 @@ impl Binder<'_> {
             order_by: order_by.clone(),
         };
         let (agg, typ): (HirAggregateExpr, ColumnType) = match (name, args.len(), call.star) {
-            ("count", 0, true) => (aggregate(AggregateFunc::Count, vec![]), S::Int64.nullable(false)),
-            ("count", 1, false) => (aggregate(AggregateFunc::Count, vec![args[0].expr.clone()]), S::Int64.nullable(false)),
+            ("count", 0, true) => (
+                aggregate(AggregateFunc::Count, vec![]),
+                S::Int64.nullable(false),
+            ),
+            ("count", 1, false) => (
+                aggregate(AggregateFunc::Count, vec![args[0].expr.clone()]),
+                S::Int64.nullable(false),
+            ),
             ("sum", 1, false) => {
                 let t = args[0].scalar_type().unconstrained();
                 let (func, arg_t, out) = match t {
@@ -546,13 +885,29 @@ impl Binder<'_> {
                     S::Interval => (AggregateFunc::SumInterval, S::Interval, S::Interval),
                     _ => return Err(no_function(&args)),
                 };
-                let a = coerce(args[0].clone(), &arg_t, CastContext::Implicit, &mut self.params)?;
+                let a = coerce(
+                    args[0].clone(),
+                    &arg_t,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?;
                 (aggregate(func, vec![a]), out.nullable(true))
             }
-            ("avg", 1, false) => return self.bind_avg(args.into_iter().next().expect("one arg"), distinct, filter, order_by),
+            ("avg", 1, false) => {
+                return self.bind_avg(
+                    args.into_iter().next().expect("one arg"),
+                    distinct,
+                    filter,
+                    order_by,
+                )
+            }
             ("min" | "max", 1, false) => {
                 // An untyped literal (`max('a')`, `max(NULL)`) is text, as PostgreSQL resolves it.
-                let t = if args[0].is_unknown() { S::String } else { args[0].scalar_type().unconstrained() };
+                let t = if args[0].is_unknown() {
+                    S::String
+                } else {
+                    args[0].scalar_type().unconstrained()
+                };
                 if matches!(t, S::Jsonb) {
                     return Err(no_function(&args));
                 }
@@ -561,33 +916,78 @@ impl Binder<'_> {
                 } else {
                     args[0].expr.clone()
                 };
-                let func = if name == "min" { AggregateFunc::Min } else { AggregateFunc::Max };
+                let func = if name == "min" {
+                    AggregateFunc::Min
+                } else {
+                    AggregateFunc::Max
+                };
                 (aggregate(func, vec![a]), t.nullable(true))
             }
             ("bool_and" | "every" | "bool_or", 1, false) => {
                 let a = self.require_bool(args[0].clone(), name)?;
-                let func = if name == "bool_or" { AggregateFunc::BoolOr } else { AggregateFunc::BoolAnd };
+                let func = if name == "bool_or" {
+                    AggregateFunc::BoolOr
+                } else {
+                    AggregateFunc::BoolAnd
+                };
                 (aggregate(func, vec![a]), S::Bool.nullable(true))
             }
             ("string_agg", 2, false) => {
-                let a = coerce(args[0].clone(), &S::String, CastContext::Implicit, &mut self.params).map_err(|_| no_function(&args))?;
-                let b = coerce(args[1].clone(), &S::String, CastContext::Implicit, &mut self.params).map_err(|_| no_function(&args))?;
-                (aggregate(AggregateFunc::StringAgg, vec![a, b]), S::String.nullable(true))
+                let a = coerce(
+                    args[0].clone(),
+                    &S::String,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )
+                .map_err(|_| no_function(&args))?;
+                let b = coerce(
+                    args[1].clone(),
+                    &S::String,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )
+                .map_err(|_| no_function(&args))?;
+                (
+                    aggregate(AggregateFunc::StringAgg, vec![a, b]),
+                    S::String.nullable(true),
+                )
             }
             ("array_agg", 1, false) => {
-                let t = if args[0].is_unknown() { S::String } else { args[0].scalar_type().clone() };
+                let t = if args[0].is_unknown() {
+                    S::String
+                } else {
+                    args[0].scalar_type().clone()
+                };
                 let a = coerce(args[0].clone(), &t, CastContext::Implicit, &mut self.params)?;
-                (aggregate(AggregateFunc::ArrayAgg { elem_type: t.clone() }, vec![a]), S::Array(Box::new(t)).nullable(true))
+                (
+                    aggregate(
+                        AggregateFunc::ArrayAgg {
+                            elem_type: t.clone(),
+                        },
+                        vec![a],
+                    ),
+                    S::Array(Box::new(t)).nullable(true),
+                )
             }
             ("jsonb_agg" | "json_agg", 1, false) => {
                 let a = self.json_args(vec![args[0].clone()])?.remove(0);
-                (aggregate(AggregateFunc::JsonbAgg, vec![a]), S::Jsonb.nullable(true))
+                (
+                    aggregate(AggregateFunc::JsonbAgg, vec![a]),
+                    S::Jsonb.nullable(true),
+                )
             }
             ("jsonb_object_agg" | "json_object_agg", 2, false) => {
                 let exprs = self.json_args(args.clone())?;
-                (aggregate(AggregateFunc::JsonbObjectAgg, exprs), S::Jsonb.nullable(true))
+                (
+                    aggregate(AggregateFunc::JsonbObjectAgg, exprs),
+                    S::Jsonb.nullable(true),
+                )
             }
-            ("stddev" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop", 1, false) => {
+            (
+                "stddev" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop",
+                1,
+                false,
+            ) => {
                 let t = match args[0].scalar_type() {
                     S::Float32 | S::Float64 => S::Float64,
                     t if t.is_numeric_family() => S::numeric(),
@@ -608,7 +1008,11 @@ impl Binder<'_> {
     }
 
     /// Records an aggregate in the current frame and returns its placeholder column.
-    pub(crate) fn push_aggregate(&mut self, agg: HirAggregateExpr, typ: ColumnType) -> HirScalarExpr {
+    pub(crate) fn push_aggregate(
+        &mut self,
+        agg: HirAggregateExpr,
+        typ: ColumnType,
+    ) -> HirScalarExpr {
         let frame = self.aggregate_frames.last_mut().expect("checked by caller");
         let index = match frame.aggregates.iter().position(|a| *a == agg) {
             Some(i) => i,
@@ -618,11 +1022,20 @@ impl Binder<'_> {
                 frame.aggregates.len() - 1
             }
         };
-        HirScalarExpr::Column(ColumnRef { level: 0, column: frame.input_arity + index })
+        HirScalarExpr::Column(ColumnRef {
+            level: 0,
+            column: frame.input_arity + index,
+        })
     }
 
     /// `avg(x)` is `sum(x) / count(x)` in the type PostgreSQL gives the result.
-    fn bind_avg(&mut self, arg: Typed, distinct: bool, filter: Option<HirScalarExpr>, order_by: Vec<(HirScalarExpr, bool, bool)>) -> Result<Typed, PlanError> {
+    fn bind_avg(
+        &mut self,
+        arg: Typed,
+        distinct: bool,
+        filter: Option<HirScalarExpr>,
+        order_by: Vec<(HirScalarExpr, bool, bool)>,
+    ) -> Result<Typed, PlanError> {
         use ScalarType as S;
         let t = arg.scalar_type().unconstrained();
         let (sum_func, sum_arg_t, result_t) = match t {
@@ -631,7 +1044,12 @@ impl Binder<'_> {
             S::Numeric { .. } => (AggregateFunc::SumNumeric, S::numeric(), S::numeric()),
             S::Float32 | S::Float64 => (AggregateFunc::SumFloat64, S::Float64, S::Float64),
             S::Interval => (AggregateFunc::SumInterval, S::Interval, S::Interval),
-            _ => return Err(PlanError::UndefinedFunction(format!("function avg({}) does not exist", t.pg_name()))),
+            _ => {
+                return Err(PlanError::UndefinedFunction(format!(
+                    "function avg({}) does not exist",
+                    t.pg_name()
+                )))
+            }
         };
         let a = coerce(arg, &sum_arg_t, CastContext::Implicit, &mut self.params)?;
         let make = |func: AggregateFunc, args: Vec<HirScalarExpr>| HirAggregateExpr {
@@ -643,14 +1061,21 @@ impl Binder<'_> {
         };
         let sum_out = AggregateFunc::output_type(&sum_func, &[sum_arg_t.clone().nullable(true)]);
         let sum = self.push_aggregate(make(sum_func, vec![a.clone()]), sum_out.clone());
-        let count = self.push_aggregate(make(AggregateFunc::Count, vec![a]), S::Int64.nullable(false));
+        let count = self.push_aggregate(
+            make(AggregateFunc::Count, vec![a]),
+            S::Int64.nullable(false),
+        );
         let expr = match result_t {
             S::Interval => {
                 let c = count.call_unary(UnaryFunc::Cast(S::Float64));
                 sum.call_binary(c, BinaryFunc::Div)
             }
             ref r => {
-                let s = if sum_out.scalar_type.base_eq(r) { sum } else { sum.call_unary(UnaryFunc::Cast(r.clone())) };
+                let s = if sum_out.scalar_type.base_eq(r) {
+                    sum
+                } else {
+                    sum.call_unary(UnaryFunc::Cast(r.clone()))
+                };
                 let c = count.call_unary(UnaryFunc::Cast(r.clone()));
                 s.call_binary(c, BinaryFunc::Div)
             }
@@ -659,23 +1084,45 @@ impl Binder<'_> {
     }
 
     /// Resolves a table function call in FROM.
-    pub(crate) fn table_function_call(&mut self, name: &str, args: Vec<Typed>) -> Result<(TableFunc, Vec<HirScalarExpr>), PlanError> {
+    pub(crate) fn table_function_call(
+        &mut self,
+        name: &str,
+        args: Vec<Typed>,
+    ) -> Result<(TableFunc, Vec<HirScalarExpr>), PlanError> {
         use ScalarType as S;
-        let no_function = |args: &[Typed]| PlanError::UndefinedFunction(format!("function {name}({}) does not exist", type_list(args)));
+        let no_function = |args: &[Typed]| {
+            PlanError::UndefinedFunction(format!(
+                "function {name}({}) does not exist",
+                type_list(args)
+            ))
+        };
         let n = args.len();
         Ok(match (name, n) {
             ("generate_series", 2 | 3) => {
-                let all_int = args.iter().all(|a| a.scalar_type().is_integer() || a.is_unknown());
+                let all_int = args
+                    .iter()
+                    .all(|a| a.scalar_type().is_integer() || a.is_unknown());
                 if all_int {
-                    let t = if args.iter().any(|a| *a.scalar_type() == S::Int64) { S::Int64 } else { S::Int32 };
+                    let t = if args.iter().any(|a| *a.scalar_type() == S::Int64) {
+                        S::Int64
+                    } else {
+                        S::Int32
+                    };
                     let mut exprs = Vec::new();
                     for a in args {
                         exprs.push(coerce(a, &t, CastContext::Implicit, &mut self.params)?);
                     }
-                    let func = if t == S::Int64 { TableFunc::GenerateSeriesInt64 } else { TableFunc::GenerateSeriesInt32 };
+                    let func = if t == S::Int64 {
+                        TableFunc::GenerateSeriesInt64
+                    } else {
+                        TableFunc::GenerateSeriesInt32
+                    };
                     (func, exprs)
                 } else if n == 3 {
-                    let t = common_type([args[0].scalar_type(), args[1].scalar_type()], "generate_series")?;
+                    let t = common_type(
+                        [args[0].scalar_type(), args[1].scalar_type()],
+                        "generate_series",
+                    )?;
                     let tz = match t {
                         S::Timestamp => false,
                         S::TimestampTz | S::Date | S::String => true,
@@ -683,9 +1130,24 @@ impl Binder<'_> {
                     };
                     let ts_t = if tz { S::TimestampTz } else { S::Timestamp };
                     let mut it = args.into_iter();
-                    let a = coerce(it.next().expect("3"), &ts_t, CastContext::Implicit, &mut self.params)?;
-                    let b = coerce(it.next().expect("3"), &ts_t, CastContext::Implicit, &mut self.params)?;
-                    let c = coerce(it.next().expect("3"), &S::Interval, CastContext::Implicit, &mut self.params)?;
+                    let a = coerce(
+                        it.next().expect("3"),
+                        &ts_t,
+                        CastContext::Implicit,
+                        &mut self.params,
+                    )?;
+                    let b = coerce(
+                        it.next().expect("3"),
+                        &ts_t,
+                        CastContext::Implicit,
+                        &mut self.params,
+                    )?;
+                    let c = coerce(
+                        it.next().expect("3"),
+                        &S::Interval,
+                        CastContext::Implicit,
+                        &mut self.params,
+                    )?;
                     (TableFunc::GenerateSeriesTimestamp { tz }, vec![a, b, c])
                 } else {
                     return Err(no_function(&args));
@@ -695,10 +1157,26 @@ impl Binder<'_> {
                 let S::Array(elem) = args[0].scalar_type().clone() else {
                     return Err(no_function(&args));
                 };
-                (TableFunc::Unnest { elem_type: *elem }, vec![args.into_iter().next().expect("1").expr])
+                (
+                    TableFunc::Unnest { elem_type: *elem },
+                    vec![args.into_iter().next().expect("1").expr],
+                )
             }
-            ("jsonb_each" | "jsonb_each_text" | "jsonb_array_elements" | "jsonb_array_elements_text" | "jsonb_object_keys", 1) => {
-                let a = coerce(args[0].clone(), &S::Jsonb, CastContext::Implicit, &mut self.params).map_err(|_| no_function(&args))?;
+            (
+                "jsonb_each"
+                | "jsonb_each_text"
+                | "jsonb_array_elements"
+                | "jsonb_array_elements_text"
+                | "jsonb_object_keys",
+                1,
+            ) => {
+                let a = coerce(
+                    args[0].clone(),
+                    &S::Jsonb,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )
+                .map_err(|_| no_function(&args))?;
                 let func = match name {
                     "jsonb_each" => TableFunc::JsonbEach { as_text: false },
                     "jsonb_each_text" => TableFunc::JsonbEach { as_text: true },
@@ -709,8 +1187,18 @@ impl Binder<'_> {
                 (func, vec![a])
             }
             ("regexp_split_to_table", 2) => {
-                let a = coerce(args[0].clone(), &S::String, CastContext::Implicit, &mut self.params)?;
-                let b = coerce(args[1].clone(), &S::String, CastContext::Implicit, &mut self.params)?;
+                let a = coerce(
+                    args[0].clone(),
+                    &S::String,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?;
+                let b = coerce(
+                    args[1].clone(),
+                    &S::String,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?;
                 (TableFunc::RegexpSplitToTable, vec![a, b])
             }
             _ => return Err(no_function(&args)),

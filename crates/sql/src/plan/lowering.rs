@@ -18,7 +18,10 @@
 
 use std::collections::BTreeMap;
 
-use evert_expr::{AggregateExpr, AggregateFunc, ColumnOrder, EvalError, Id, LocalId, MirRelationExpr, MirScalarExpr};
+use evert_expr::{
+    AggregateExpr, AggregateFunc, ColumnOrder, EvalError, Id, LocalId, MirRelationExpr,
+    MirScalarExpr,
+};
 use evert_repr::{ColumnType, Datum, RelationType, Row};
 
 use crate::error::PlanError;
@@ -29,13 +32,17 @@ type ColumnMap = BTreeMap<ColumnRef, usize>;
 
 /// Lowers a whole (uncorrelated) query.
 pub fn lower(expr: HirRelationExpr) -> Result<MirRelationExpr, PlanError> {
-    let mut lowerer = Lowerer { next_local: 1_000_000 };
+    let mut lowerer = Lowerer {
+        next_local: 1_000_000,
+    };
     lowerer.lower_relation(expr, &MirRelationExpr::unit(), 0, &ColumnMap::new())
 }
 
 /// Lowers a scalar expression over a single relation's columns (no subqueries).
 pub fn lower_scalar_over(expr: &HirScalarExpr, arity: usize) -> Result<MirScalarExpr, PlanError> {
-    let mut lowerer = Lowerer { next_local: 2_000_000 };
+    let mut lowerer = Lowerer {
+        next_local: 2_000_000,
+    };
     let mut dummy = MirRelationExpr::unit();
     let own: Vec<usize> = (0..arity).collect();
     let lowered = lowerer.lower_scalar(expr.clone(), &mut dummy, &own, &ColumnMap::new())?;
@@ -63,11 +70,21 @@ impl Lowerer {
     /// Binds `value` to a fresh local id; returns the id and a `Get` of it.
     fn bind(&mut self, value: &MirRelationExpr) -> (LocalId, MirRelationExpr) {
         let id = self.new_local();
-        (id, MirRelationExpr::Get { id: Id::Local(id), typ: value.typ() })
+        (
+            id,
+            MirRelationExpr::Get {
+                id: Id::Local(id),
+                typ: value.typ(),
+            },
+        )
     }
 
     fn wrap_let(id: LocalId, value: MirRelationExpr, body: MirRelationExpr) -> MirRelationExpr {
-        MirRelationExpr::Let { id, value: Box::new(value), body: Box::new(body) }
+        MirRelationExpr::Let {
+            id,
+            value: Box::new(value),
+            body: Box::new(body),
+        }
     }
 
     /// Each outer row paired with each row of `rel`.
@@ -79,16 +96,29 @@ impl Lowerer {
         }
     }
 
-    fn lower_relation(&mut self, expr: HirRelationExpr, outer: &MirRelationExpr, outer_arity: usize, map: &ColumnMap) -> Result<MirRelationExpr, PlanError> {
+    fn lower_relation(
+        &mut self,
+        expr: HirRelationExpr,
+        outer: &MirRelationExpr,
+        outer_arity: usize,
+        map: &ColumnMap,
+    ) -> Result<MirRelationExpr, PlanError> {
         let oa = outer_arity;
         Ok(match expr {
-            HirRelationExpr::Constant { rows, typ } => Self::product(outer, MirRelationExpr::constant(rows, typ)),
-            HirRelationExpr::Get { id, typ } => Self::product(outer, MirRelationExpr::Get { id, typ }),
+            HirRelationExpr::Constant { rows, typ } => {
+                Self::product(outer, MirRelationExpr::constant(rows, typ))
+            }
+            HirRelationExpr::Get { id, typ } => {
+                Self::product(outer, MirRelationExpr::Get { id, typ })
+            }
             HirRelationExpr::Let { id, value, body } => {
                 if value.is_correlated() {
-                    return Err(PlanError::unsupported("correlated common table expressions"));
+                    return Err(PlanError::unsupported(
+                        "correlated common table expressions",
+                    ));
                 }
-                let value = self.lower_relation(*value, &MirRelationExpr::unit(), 0, &ColumnMap::new())?;
+                let value =
+                    self.lower_relation(*value, &MirRelationExpr::unit(), 0, &ColumnMap::new())?;
                 let body = self.lower_relation(*body, outer, oa, map)?;
                 Self::wrap_let(id, value, body)
             }
@@ -129,9 +159,15 @@ impl Lowerer {
                     lowered.push(self.lower_scalar(e, &mut base, &own, map)?);
                 }
                 if base.arity() != oa {
-                    return Err(PlanError::unsupported("subqueries in table function arguments"));
+                    return Err(PlanError::unsupported(
+                        "subqueries in table function arguments",
+                    ));
                 }
-                MirRelationExpr::FlatMap { input: Box::new(base), func, exprs: lowered }
+                MirRelationExpr::FlatMap {
+                    input: Box::new(base),
+                    func,
+                    exprs: lowered,
+                }
             }
             HirRelationExpr::Filter { input, predicates } => {
                 let own_arity = hir_arity(&input);
@@ -147,8 +183,18 @@ impl Lowerer {
                     rel.project((0..original).collect())
                 }
             }
-            HirRelationExpr::Join { left, right, on, kind, lateral } => self.lower_join(*left, *right, on, kind, lateral, outer, oa, map)?,
-            HirRelationExpr::Reduce { input, group_key, aggregates } => {
+            HirRelationExpr::Join {
+                left,
+                right,
+                on,
+                kind,
+                lateral,
+            } => self.lower_join(*left, *right, on, kind, lateral, outer, oa, map)?,
+            HirRelationExpr::Reduce {
+                input,
+                group_key,
+                aggregates,
+            } => {
                 let own_arity = hir_arity(&input);
                 let mut rel = self.lower_relation(*input, outer, oa, map)?;
                 let own: Vec<usize> = (oa..oa + own_arity).collect();
@@ -173,29 +219,61 @@ impl Lowerer {
                     let default_scalars: Vec<MirScalarExpr> = defaults
                         .iter()
                         .zip(typ.column_types[oa..].iter())
-                        .map(|(d, t)| MirScalarExpr::literal_ok(Row::of(*d), ColumnType::new(t.scalar_type.clone(), d.is_null())))
+                        .map(|(d, t)| {
+                            MirScalarExpr::literal_ok(
+                                Row::of(*d),
+                                ColumnType::new(t.scalar_type.clone(), d.is_null()),
+                            )
+                        })
                         .collect();
                     let body = get.union(missing.map(default_scalars));
                     Self::wrap_let(id, reduced, body)
                 }
             }
-            HirRelationExpr::Distinct { input } => self.lower_relation(*input, outer, oa, map)?.distinct(),
-            HirRelationExpr::TopK { input, group_key, order_key, limit, offset } => {
+            HirRelationExpr::Distinct { input } => {
+                self.lower_relation(*input, outer, oa, map)?.distinct()
+            }
+            HirRelationExpr::TopK {
+                input,
+                group_key,
+                order_key,
+                limit,
+                offset,
+            } => {
                 let input = self.lower_relation(*input, outer, oa, map)?;
                 let mut key: Vec<usize> = (0..oa).collect();
                 key.extend(group_key.iter().map(|c| oa + c));
-                let order = order_key.into_iter().map(|o| ColumnOrder { column: o.column + oa, ..o }).collect();
-                MirRelationExpr::TopK { input: Box::new(input), group_key: key, order_key: order, limit, offset }
+                let order = order_key
+                    .into_iter()
+                    .map(|o| ColumnOrder {
+                        column: o.column + oa,
+                        ..o
+                    })
+                    .collect();
+                MirRelationExpr::TopK {
+                    input: Box::new(input),
+                    group_key: key,
+                    order_key: order,
+                    limit,
+                    offset,
+                }
             }
-            HirRelationExpr::Negate { input } => self.lower_relation(*input, outer, oa, map)?.negate(),
-            HirRelationExpr::Threshold { input } => self.lower_relation(*input, outer, oa, map)?.threshold(),
+            HirRelationExpr::Negate { input } => {
+                self.lower_relation(*input, outer, oa, map)?.negate()
+            }
+            HirRelationExpr::Threshold { input } => {
+                self.lower_relation(*input, outer, oa, map)?.threshold()
+            }
             HirRelationExpr::Union { base, inputs } => {
                 let base = self.lower_relation(*base, outer, oa, map)?;
                 let mut lowered = Vec::with_capacity(inputs.len());
                 for i in inputs {
                     lowered.push(self.lower_relation(i, outer, oa, map)?);
                 }
-                MirRelationExpr::Union { base: Box::new(base), inputs: lowered }
+                MirRelationExpr::Union {
+                    base: Box::new(base),
+                    inputs: lowered,
+                }
             }
         })
     }
@@ -221,14 +299,31 @@ impl Lowerer {
         let product = if lateral {
             let mut right_map = ColumnMap::new();
             for c in 0..nl {
-                right_map.insert(ColumnRef { level: 1, column: c }, oa + c);
+                right_map.insert(
+                    ColumnRef {
+                        level: 1,
+                        column: c,
+                    },
+                    oa + c,
+                );
             }
             for (r, p) in map {
-                right_map.insert(ColumnRef { level: r.level + 1, column: r.column }, *p);
+                right_map.insert(
+                    ColumnRef {
+                        level: r.level + 1,
+                        column: r.column,
+                    },
+                    *p,
+                );
             }
-            self.branch(l_get.clone(), right, &right_map, |lowerer, inner, get_inner, arity, inner_map| {
-                lowerer.lower_relation(inner, &get_inner, arity, inner_map)
-            })?
+            self.branch(
+                l_get.clone(),
+                right,
+                &right_map,
+                |lowerer, inner, get_inner, arity, inner_map| {
+                    lowerer.lower_relation(inner, &get_inner, arity, inner_map)
+                },
+            )?
         } else {
             let right = self.lower_relation(right, outer, oa, map)?;
             let (r_id, r_get) = self.bind(&right);
@@ -240,7 +335,8 @@ impl Lowerer {
                     .collect();
                 let mut columns: Vec<usize> = (0..oa + nl).collect();
                 columns.extend(oa + nl + oa..oa + nl + oa + nr);
-                MirRelationExpr::join(vec![l_get.clone(), r_get.clone()], equivalences).project(columns)
+                MirRelationExpr::join(vec![l_get.clone(), r_get.clone()], equivalences)
+                    .project(columns)
             };
             right_alone = Some((r_id, right, r_get));
             joined
@@ -255,7 +351,10 @@ impl Lowerer {
         let right_types: Vec<ColumnType> = inner.typ().column_types[oa + nl..].to_vec();
         let left_types: Vec<ColumnType> = inner.typ().column_types[oa..oa + nl].to_vec();
         let nulls = |types: &[ColumnType]| -> Vec<MirScalarExpr> {
-            types.iter().map(|t| MirScalarExpr::literal_null(t.scalar_type.clone())).collect()
+            types
+                .iter()
+                .map(|t| MirScalarExpr::literal_null(t.scalar_type.clone()))
+                .collect()
         };
         let result = match kind {
             JoinKind::Inner => inner,
@@ -263,14 +362,21 @@ impl Lowerer {
                 let (i_id, i_get) = self.bind(&inner);
                 let mut parts = vec![i_get.clone()];
                 if matches!(kind, JoinKind::LeftOuter | JoinKind::FullOuter) {
-                    let unmatched = self.unmatched(&l_get, i_get.project((0..oa + nl).collect()), oa + nl);
+                    let unmatched =
+                        self.unmatched(&l_get, i_get.project((0..oa + nl).collect()), oa + nl);
                     parts.push(unmatched.map(nulls(&right_types)));
                 }
                 if matches!(kind, JoinKind::RightOuter | JoinKind::FullOuter) {
-                    let (_, _, r_get) = right_alone.as_ref().expect("right/full joins are not lateral");
+                    let (_, _, r_get) = right_alone
+                        .as_ref()
+                        .expect("right/full joins are not lateral");
                     let mut matched_columns: Vec<usize> = (0..oa).collect();
                     matched_columns.extend(oa + nl..width);
-                    let unmatched = self.unmatched(r_get, i_get_clone(&parts[0]).project(matched_columns), oa + nr);
+                    let unmatched = self.unmatched(
+                        r_get,
+                        i_get_clone(&parts[0]).project(matched_columns),
+                        oa + nr,
+                    );
                     // (outer, right) + NULLs for left, reordered to (outer, left, right).
                     let padded = unmatched.map(nulls(&left_types));
                     let mut order: Vec<usize> = (0..oa).collect();
@@ -291,15 +397,28 @@ impl Lowerer {
 
     /// The rows of `all` (arity `arity`) that do not appear in `matched` (a projection of a
     /// join result onto `all`'s columns), with their original multiplicities.
-    fn unmatched(&mut self, all: &MirRelationExpr, matched: MirRelationExpr, arity: usize) -> MirRelationExpr {
+    fn unmatched(
+        &mut self,
+        all: &MirRelationExpr,
+        matched: MirRelationExpr,
+        arity: usize,
+    ) -> MirRelationExpr {
         let keys = all.clone().distinct().union(matched.distinct().negate());
-        let equivalences = (0..arity).map(|i| vec![MirScalarExpr::Column(i), MirScalarExpr::Column(arity + i)]).collect();
+        let equivalences = (0..arity)
+            .map(|i| vec![MirScalarExpr::Column(i), MirScalarExpr::Column(arity + i)])
+            .collect();
         MirRelationExpr::join(vec![all.clone(), keys], equivalences).project((0..arity).collect())
     }
 
     /// Applies a predicate to `rel`: EXISTS and NOT EXISTS become semijoins and antijoins;
     /// anything else is evaluated (its subqueries lowered into extra columns).
-    fn lower_filter_predicate(&mut self, p: HirScalarExpr, rel: MirRelationExpr, own: &[usize], map: &ColumnMap) -> Result<MirRelationExpr, PlanError> {
+    fn lower_filter_predicate(
+        &mut self,
+        p: HirScalarExpr,
+        rel: MirRelationExpr,
+        own: &[usize],
+        map: &ColumnMap,
+    ) -> Result<MirRelationExpr, PlanError> {
         if p.is_literal_true() {
             return Ok(rel);
         }
@@ -307,21 +426,44 @@ impl Lowerer {
         match p {
             HirScalarExpr::Exists(subquery) => {
                 let arity = rel.arity();
-                let joined = self.branch(rel, *subquery, &sub_map, |lowerer, inner, get_inner, k, inner_map| {
-                    let s = lowerer.lower_relation(inner, &get_inner, k, inner_map)?;
-                    Ok(s.project((0..k).collect()).distinct())
-                })?;
-                Ok(if joined.arity() == arity { joined } else { joined.project((0..arity).collect()) })
+                let joined = self.branch(
+                    rel,
+                    *subquery,
+                    &sub_map,
+                    |lowerer, inner, get_inner, k, inner_map| {
+                        let s = lowerer.lower_relation(inner, &get_inner, k, inner_map)?;
+                        Ok(s.project((0..k).collect()).distinct())
+                    },
+                )?;
+                Ok(if joined.arity() == arity {
+                    joined
+                } else {
+                    joined.project((0..arity).collect())
+                })
             }
-            HirScalarExpr::CallUnary { func: evert_expr::UnaryFunc::Not, expr } if matches!(*expr, HirScalarExpr::Exists(_)) => {
-                let HirScalarExpr::Exists(subquery) = *expr else { unreachable!("matched above") };
+            HirScalarExpr::CallUnary {
+                func: evert_expr::UnaryFunc::Not,
+                expr,
+            } if matches!(*expr, HirScalarExpr::Exists(_)) => {
+                let HirScalarExpr::Exists(subquery) = *expr else {
+                    unreachable!("matched above")
+                };
                 let arity = rel.arity();
-                let joined = self.branch(rel, *subquery, &sub_map, |lowerer, inner, get_inner, k, inner_map| {
-                    let s = lowerer.lower_relation(inner, &get_inner, k, inner_map)?;
-                    let present = s.project((0..k).collect()).distinct();
-                    Ok(get_inner.union(present.negate()))
-                })?;
-                Ok(if joined.arity() == arity { joined } else { joined.project((0..arity).collect()) })
+                let joined = self.branch(
+                    rel,
+                    *subquery,
+                    &sub_map,
+                    |lowerer, inner, get_inner, k, inner_map| {
+                        let s = lowerer.lower_relation(inner, &get_inner, k, inner_map)?;
+                        let present = s.project((0..k).collect()).distinct();
+                        Ok(get_inner.union(present.negate()))
+                    },
+                )?;
+                Ok(if joined.arity() == arity {
+                    joined
+                } else {
+                    joined.project((0..arity).collect())
+                })
             }
             other => {
                 let mut rel = rel;
@@ -331,7 +473,13 @@ impl Lowerer {
         }
     }
 
-    fn lower_aggregate(&mut self, a: HirAggregateExpr, rel: &mut MirRelationExpr, own: &[usize], map: &ColumnMap) -> Result<AggregateExpr, PlanError> {
+    fn lower_aggregate(
+        &mut self,
+        a: HirAggregateExpr,
+        rel: &mut MirRelationExpr,
+        own: &[usize],
+        map: &ColumnMap,
+    ) -> Result<AggregateExpr, PlanError> {
         let mut args = Vec::with_capacity(a.args.len());
         for arg in a.args {
             args.push(self.lower_scalar(arg, rel, own, map)?);
@@ -344,27 +492,45 @@ impl Lowerer {
         for (e, desc, nulls_last) in a.order_by {
             order_by.push((self.lower_scalar(e, rel, own, map)?, desc, nulls_last));
         }
-        Ok(AggregateExpr { func: a.func, args, distinct: a.distinct, filter, order_by })
+        Ok(AggregateExpr {
+            func: a.func,
+            args,
+            distinct: a.distinct,
+            filter,
+            order_by,
+        })
     }
 
     /// Lowers a scalar expression evaluated on the rows of `rel`. Level-0 column `c` is at
     /// `own[c]`; outer references are found through `map`. Subqueries extend `rel` with the
     /// columns holding their values.
-    fn lower_scalar(&mut self, e: HirScalarExpr, rel: &mut MirRelationExpr, own: &[usize], map: &ColumnMap) -> Result<MirScalarExpr, PlanError> {
+    fn lower_scalar(
+        &mut self,
+        e: HirScalarExpr,
+        rel: &mut MirRelationExpr,
+        own: &[usize],
+        map: &ColumnMap,
+    ) -> Result<MirScalarExpr, PlanError> {
         Ok(match e {
-            HirScalarExpr::Column(ColumnRef { level: 0, column }) => MirScalarExpr::Column(
-                *own.get(column).ok_or_else(|| PlanError::Invalid(format!("internal error: column {column} out of range")))?,
-            ),
-            HirScalarExpr::Column(r) => MirScalarExpr::Column(
-                *map.get(&r).ok_or_else(|| PlanError::Invalid(format!("internal error: unresolved outer reference {r:?}")))?,
-            ),
+            HirScalarExpr::Column(ColumnRef { level: 0, column }) => {
+                MirScalarExpr::Column(*own.get(column).ok_or_else(|| {
+                    PlanError::Invalid(format!("internal error: column {column} out of range"))
+                })?)
+            }
+            HirScalarExpr::Column(r) => MirScalarExpr::Column(*map.get(&r).ok_or_else(|| {
+                PlanError::Invalid(format!("internal error: unresolved outer reference {r:?}"))
+            })?),
             // Describing a prepared statement plans it before any values are bound; the plan
             // is only inspected for its shape, so an unbound parameter stands in as NULL.
             // Executions always bind values (Bind checks their number).
-            HirScalarExpr::Parameter(_) => MirScalarExpr::literal_null(evert_repr::ScalarType::String),
+            HirScalarExpr::Parameter(_) => {
+                MirScalarExpr::literal_null(evert_repr::ScalarType::String)
+            }
             HirScalarExpr::Literal(row, typ) => MirScalarExpr::Literal(Ok(row), typ),
             HirScalarExpr::CallUnmaterializable(f) => MirScalarExpr::CallUnmaterializable(f),
-            HirScalarExpr::CallUnary { func, expr } => self.lower_scalar(*expr, rel, own, map)?.call_unary(func),
+            HirScalarExpr::CallUnary { func, expr } => {
+                self.lower_scalar(*expr, rel, own, map)?.call_unary(func)
+            }
             HirScalarExpr::CallBinary { func, expr1, expr2 } => {
                 let a = self.lower_scalar(*expr1, rel, own, map)?;
                 let b = self.lower_scalar(*expr2, rel, own, map)?;
@@ -375,7 +541,10 @@ impl Lowerer {
                 for e in exprs {
                     lowered.push(self.lower_scalar(e, rel, own, map)?);
                 }
-                MirScalarExpr::CallVariadic { func, exprs: lowered }
+                MirScalarExpr::CallVariadic {
+                    func,
+                    exprs: lowered,
+                }
             }
             HirScalarExpr::If { cond, then, els } => {
                 let c = self.lower_scalar(*cond, rel, own, map)?;
@@ -386,16 +555,22 @@ impl Lowerer {
             HirScalarExpr::Exists(subquery) => {
                 let sub_map = subquery_map(own, map);
                 let input = std::mem::replace(rel, MirRelationExpr::unit());
-                let extended = self.branch(input, *subquery, &sub_map, |lowerer, inner, get_inner, k, inner_map| {
-                    let s = lowerer.lower_relation(inner, &get_inner, k, inner_map)?;
-                    let present = s.project((0..k).collect()).distinct();
-                    let (p_id, p_get) = lowerer.bind(&present);
-                    let body = p_get
-                        .clone()
-                        .map_one(MirScalarExpr::literal_true())
-                        .union(get_inner.union(p_get.negate()).map_one(MirScalarExpr::literal_false()));
-                    Ok(Self::wrap_let(p_id, present, body))
-                })?;
+                let extended = self.branch(
+                    input,
+                    *subquery,
+                    &sub_map,
+                    |lowerer, inner, get_inner, k, inner_map| {
+                        let s = lowerer.lower_relation(inner, &get_inner, k, inner_map)?;
+                        let present = s.project((0..k).collect()).distinct();
+                        let (p_id, p_get) = lowerer.bind(&present);
+                        let body = p_get.clone().map_one(MirScalarExpr::literal_true()).union(
+                            get_inner
+                                .union(p_get.negate())
+                                .map_one(MirScalarExpr::literal_false()),
+                        );
+                        Ok(Self::wrap_let(p_id, present, body))
+                    },
+                )?;
                 *rel = extended;
                 MirScalarExpr::Column(rel.arity() - 1)
             }
@@ -403,37 +578,55 @@ impl Lowerer {
                 let sub_map = subquery_map(own, map);
                 let input = std::mem::replace(rel, MirRelationExpr::unit());
                 let exactly_one = returns_exactly_one_row(&subquery);
-                let extended = self.branch(input, *subquery, &sub_map, |lowerer, inner, get_inner, k, inner_map| {
-                    let s = lowerer.lower_relation(inner, &get_inner, k, inner_map)?;
-                    if exactly_one {
-                        return Ok(s);
-                    }
-                    let value_type = s.typ().column_types[k].clone();
-                    let (s_id, s_get) = lowerer.bind(&s);
-                    // Keys whose subquery returns more than one row raise an error.
-                    let counts = s_get.clone().reduce((0..k).collect(), vec![AggregateExpr::count_star()]);
-                    let too_many = MirScalarExpr::Column(k).call_binary(
-                        MirScalarExpr::literal(Datum::Int64(1), evert_repr::ScalarType::Int64),
-                        evert_expr::BinaryFunc::Gt,
-                    );
-                    let check = MirScalarExpr::if_then_else(
-                        too_many,
-                        MirScalarExpr::Literal(Err(EvalError::MultipleRowsFromSubquery), evert_repr::ScalarType::Bool.nullable(false)),
-                        MirScalarExpr::literal_true(),
-                    );
-                    let single_keys = counts.filter(vec![check]).project((0..k).collect());
-                    let equivalences = (0..k).map(|i| vec![MirScalarExpr::Column(i), MirScalarExpr::Column(k + 1 + i)]).collect();
-                    let values = MirRelationExpr::join(vec![s_get.clone(), single_keys], equivalences).project((0..=k).collect());
-                    let present = s_get.project((0..k).collect()).distinct();
-                    let missing = get_inner
-                        .union(present.negate())
-                        .map_one(MirScalarExpr::literal_null(value_type.scalar_type.clone()));
-                    Ok(Self::wrap_let(s_id, s, values.union(missing)))
-                })?;
+                let extended = self.branch(
+                    input,
+                    *subquery,
+                    &sub_map,
+                    |lowerer, inner, get_inner, k, inner_map| {
+                        let s = lowerer.lower_relation(inner, &get_inner, k, inner_map)?;
+                        if exactly_one {
+                            return Ok(s);
+                        }
+                        let value_type = s.typ().column_types[k].clone();
+                        let (s_id, s_get) = lowerer.bind(&s);
+                        // Keys whose subquery returns more than one row raise an error.
+                        let counts = s_get
+                            .clone()
+                            .reduce((0..k).collect(), vec![AggregateExpr::count_star()]);
+                        let too_many = MirScalarExpr::Column(k).call_binary(
+                            MirScalarExpr::literal(Datum::Int64(1), evert_repr::ScalarType::Int64),
+                            evert_expr::BinaryFunc::Gt,
+                        );
+                        let check = MirScalarExpr::if_then_else(
+                            too_many,
+                            MirScalarExpr::Literal(
+                                Err(EvalError::MultipleRowsFromSubquery),
+                                evert_repr::ScalarType::Bool.nullable(false),
+                            ),
+                            MirScalarExpr::literal_true(),
+                        );
+                        let single_keys = counts.filter(vec![check]).project((0..k).collect());
+                        let equivalences = (0..k)
+                            .map(|i| {
+                                vec![MirScalarExpr::Column(i), MirScalarExpr::Column(k + 1 + i)]
+                            })
+                            .collect();
+                        let values =
+                            MirRelationExpr::join(vec![s_get.clone(), single_keys], equivalences)
+                                .project((0..=k).collect());
+                        let present = s_get.project((0..k).collect()).distinct();
+                        let missing = get_inner
+                            .union(present.negate())
+                            .map_one(MirScalarExpr::literal_null(value_type.scalar_type.clone()));
+                        Ok(Self::wrap_let(s_id, s, values.union(missing)))
+                    },
+                )?;
                 *rel = extended;
                 MirScalarExpr::Column(rel.arity() - 1)
             }
-            HirScalarExpr::Windowing(_) => return Err(PlanError::unsupported("window functions in this position")),
+            HirScalarExpr::Windowing(_) => {
+                return Err(PlanError::unsupported("window functions in this position"))
+            }
         })
     }
 
@@ -442,16 +635,28 @@ impl Lowerer {
     /// `apply` receives the distinct keys as the outer relation and returns a relation whose
     /// first columns are those keys. The result is `input`'s columns followed by `apply`'s
     /// non-key columns.
-    fn branch<F>(&mut self, input: MirRelationExpr, inner: HirRelationExpr, sub_map: &ColumnMap, apply: F) -> Result<MirRelationExpr, PlanError>
+    fn branch<F>(
+        &mut self,
+        input: MirRelationExpr,
+        inner: HirRelationExpr,
+        sub_map: &ColumnMap,
+        apply: F,
+    ) -> Result<MirRelationExpr, PlanError>
     where
-        F: FnOnce(&mut Self, HirRelationExpr, MirRelationExpr, usize, &ColumnMap) -> Result<MirRelationExpr, PlanError>,
+        F: FnOnce(
+            &mut Self,
+            HirRelationExpr,
+            MirRelationExpr,
+            usize,
+            &ColumnMap,
+        ) -> Result<MirRelationExpr, PlanError>,
     {
         let references = inner.outer_references();
         let mut keys: Vec<usize> = Vec::new();
         for r in &references {
-            let position = *sub_map
-                .get(r)
-                .ok_or_else(|| PlanError::Invalid(format!("internal error: unresolved outer reference {r:?}")))?;
+            let position = *sub_map.get(r).ok_or_else(|| {
+                PlanError::Invalid(format!("internal error: unresolved outer reference {r:?}"))
+            })?;
             if !keys.contains(&position) {
                 keys.push(position);
             }
@@ -466,7 +671,12 @@ impl Lowerer {
         let mut inner_map = ColumnMap::new();
         for r in &references {
             let position = sub_map[r];
-            inner_map.insert(*r, keys.iter().position(|k| *k == position).expect("key collected above"));
+            inner_map.insert(
+                *r,
+                keys.iter()
+                    .position(|k| *k == position)
+                    .expect("key collected above"),
+            );
         }
         let (in_id, in_get) = self.bind(&input);
         let key_rel = in_get.clone().project(keys.clone()).distinct();
@@ -474,11 +684,19 @@ impl Lowerer {
         let k = keys.len();
         let result = apply(self, inner, k_get, k, &inner_map)?;
         let m = result.arity() - k;
-        let equivalences = keys.iter().enumerate().map(|(i, key)| vec![MirScalarExpr::Column(*key), MirScalarExpr::Column(n + i)]).collect();
+        let equivalences = keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| vec![MirScalarExpr::Column(*key), MirScalarExpr::Column(n + i)])
+            .collect();
         let mut columns: Vec<usize> = (0..n).collect();
         columns.extend(n + k..n + k + m);
         let joined = MirRelationExpr::join(vec![in_get, result], equivalences).project(columns);
-        Ok(Self::wrap_let(in_id, input, Self::wrap_let(k_id, key_rel, joined)))
+        Ok(Self::wrap_let(
+            in_id,
+            input,
+            Self::wrap_let(k_id, key_rel, joined),
+        ))
     }
 }
 
@@ -490,10 +708,22 @@ fn i_get_clone(e: &MirRelationExpr) -> MirRelationExpr {
 fn subquery_map(own: &[usize], map: &ColumnMap) -> ColumnMap {
     let mut sub = ColumnMap::new();
     for (c, p) in own.iter().enumerate() {
-        sub.insert(ColumnRef { level: 1, column: c }, *p);
+        sub.insert(
+            ColumnRef {
+                level: 1,
+                column: c,
+            },
+            *p,
+        );
     }
     for (r, p) in map {
-        sub.insert(ColumnRef { level: r.level + 1, column: r.column }, *p);
+        sub.insert(
+            ColumnRef {
+                level: r.level + 1,
+                column: r.column,
+            },
+            *p,
+        );
     }
     sub
 }
@@ -502,7 +732,9 @@ fn subquery_map(own: &[usize], map: &ColumnMap) -> ColumnMap {
 fn returns_exactly_one_row(rel: &HirRelationExpr) -> bool {
     match rel {
         HirRelationExpr::Reduce { group_key, .. } => group_key.is_empty(),
-        HirRelationExpr::Project { input, .. } | HirRelationExpr::Map { input, .. } => returns_exactly_one_row(input),
+        HirRelationExpr::Project { input, .. } | HirRelationExpr::Map { input, .. } => {
+            returns_exactly_one_row(input)
+        }
         HirRelationExpr::Let { body, .. } => returns_exactly_one_row(body),
         HirRelationExpr::Constant { rows, .. } => rows.len() == 1,
         _ => false,
@@ -523,7 +755,11 @@ pub fn hir_arity(rel: &HirRelationExpr) -> usize {
         | HirRelationExpr::Negate { input }
         | HirRelationExpr::Threshold { input } => hir_arity(input),
         HirRelationExpr::Join { left, right, .. } => hir_arity(left) + hir_arity(right),
-        HirRelationExpr::Reduce { group_key, aggregates, .. } => group_key.len() + aggregates.len(),
+        HirRelationExpr::Reduce {
+            group_key,
+            aggregates,
+            ..
+        } => group_key.len() + aggregates.len(),
         HirRelationExpr::Union { base, .. } => hir_arity(base),
     }
 }

@@ -73,7 +73,11 @@ impl<'a> Binder<'a> {
         }
     }
 
-    pub fn with_params(mut self, types: ParamTypes, values: Option<Vec<(Row, ScalarType)>>) -> Binder<'a> {
+    pub fn with_params(
+        mut self,
+        types: ParamTypes,
+        values: Option<Vec<(Row, ScalarType)>>,
+    ) -> Binder<'a> {
         self.params = types;
         self.param_values = values;
         self
@@ -85,7 +89,11 @@ impl<'a> Binder<'a> {
     }
 
     /// Runs `f` with `scope` pushed as the innermost enclosing scope.
-    pub(crate) fn with_outer<T>(&mut self, scope: Scope, f: impl FnOnce(&mut Self) -> Result<T, PlanError>) -> Result<T, PlanError> {
+    pub(crate) fn with_outer<T>(
+        &mut self,
+        scope: Scope,
+        f: impl FnOnce(&mut Self) -> Result<T, PlanError>,
+    ) -> Result<T, PlanError> {
         self.outer.push(scope);
         let result = f(self);
         self.outer.pop();
@@ -94,7 +102,16 @@ impl<'a> Binder<'a> {
 
     /// The inferred parameter types, `$1` first; parameters never given a type are text.
     pub fn param_types(&self, count_hint: usize) -> Vec<ScalarType> {
-        let max = self.params.types.keys().max().copied().unwrap_or(0).max(count_hint);
-        (1..=max).map(|n| self.params.get(n).cloned().unwrap_or(ScalarType::String)).collect()
+        let max = self
+            .params
+            .types
+            .keys()
+            .max()
+            .copied()
+            .unwrap_or(0)
+            .max(count_hint);
+        (1..=max)
+            .map(|n| self.params.get(n).cloned().unwrap_or(ScalarType::String))
+            .collect()
     }
 }

@@ -3,7 +3,10 @@
 
 use evert_expr::{ColumnOrder, Id};
 use evert_repr::{ColumnType, Datum, RelationDesc, RelationType, Row, ScalarType};
-use sqlparser::ast::{self, Expr, GroupByExpr, JoinConstraint, JoinOperator, OrderByKind, Query, SelectItem, SetExpr, SetOperator, SetQuantifier, TableFactor, TableWithJoins, Value};
+use sqlparser::ast::{
+    self, Expr, GroupByExpr, JoinConstraint, JoinOperator, OrderByKind, Query, SelectItem, SetExpr,
+    SetOperator, SetQuantifier, TableFactor, TableWithJoins, Value,
+};
 
 use super::expr::ExprContext;
 use super::func::{function_name, table_function};
@@ -42,9 +45,17 @@ impl PlannedQuery {
         let f = self.finishing;
         let mut expr = self.expr;
         if f.limit.is_some() || f.offset > 0 {
-            expr = HirRelationExpr::TopK { input: Box::new(expr), group_key: vec![], order_key: f.order_by, limit: f.limit, offset: f.offset };
+            expr = HirRelationExpr::TopK {
+                input: Box::new(expr),
+                group_key: vec![],
+                order_key: f.order_by,
+                limit: f.limit,
+                offset: f.offset,
+            };
         }
-        let identity = f.project.iter().enumerate().all(|(i, c)| i == *c) && f.project.len() == self.scope.len() && !matches!(expr, HirRelationExpr::TopK { .. });
+        let identity = f.project.iter().enumerate().all(|(i, c)| i == *c)
+            && f.project.len() == self.scope.len()
+            && !matches!(expr, HirRelationExpr::TopK { .. });
         if !identity {
             expr = expr.project(f.project);
         }
@@ -73,9 +84,14 @@ fn desc_of(scope: &Scope) -> RelationDesc {
 pub(crate) fn derive_name(e: &Expr) -> String {
     match e {
         Expr::Identifier(i) => normalize_ident(i),
-        Expr::CompoundIdentifier(parts) => parts.last().map(normalize_ident).unwrap_or_else(|| "?column?".into()),
+        Expr::CompoundIdentifier(parts) => parts
+            .last()
+            .map(normalize_ident)
+            .unwrap_or_else(|| "?column?".into()),
         Expr::Function(f) => function_name(&f.name).unwrap_or_else(|_| "?column?".into()),
-        Expr::Cast { expr, data_type, .. } => match expr.as_ref() {
+        Expr::Cast {
+            expr, data_type, ..
+        } => match expr.as_ref() {
             Expr::Value(_) => cast_type_name(data_type),
             inner => derive_name(inner),
         },
@@ -114,7 +130,12 @@ fn cast_type_name(dt: &ast::DataType) -> String {
         Ok(ScalarType::VarChar { .. }) => "varchar".into(),
         Ok(ScalarType::Char { .. }) => "bpchar".into(),
         Ok(ScalarType::TimestampTz) => "timestamptz".into(),
-        Ok(t) => t.sql_name().split('(').next().unwrap_or("?column?").to_string(),
+        Ok(t) => t
+            .sql_name()
+            .split('(')
+            .next()
+            .unwrap_or("?column?")
+            .to_string(),
         Err(_) => "?column?".into(),
     }
 }
@@ -124,7 +145,11 @@ impl Binder<'_> {
         if !q.locks.is_empty() {
             return Err(PlanError::unsupported("FOR UPDATE/SHARE"));
         }
-        if q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() || !q.pipe_operators.is_empty() {
+        if q.for_clause.is_some()
+            || q.settings.is_some()
+            || q.format_clause.is_some()
+            || !q.pipe_operators.is_empty()
+        {
             return Err(PlanError::unsupported("this query clause"));
         }
         let ctes_before = self.ctes.len();
@@ -155,8 +180,15 @@ impl Binder<'_> {
         let mut planned = result?;
         for binding in bindings.into_iter().rev() {
             planned.expr = match binding {
-                CteBinding::Plain(id, value) => HirRelationExpr::Let { id, value: Box::new(value), body: Box::new(planned.expr) },
-                CteBinding::Recursive(bindings) => HirRelationExpr::LetRec { bindings, body: Box::new(planned.expr) },
+                CteBinding::Plain(id, value) => HirRelationExpr::Let {
+                    id,
+                    value: Box::new(value),
+                    body: Box::new(planned.expr),
+                },
+                CteBinding::Recursive(bindings) => HirRelationExpr::LetRec {
+                    bindings,
+                    body: Box::new(planned.expr),
+                },
             };
         }
         Ok(planned)
@@ -201,14 +233,24 @@ impl Binder<'_> {
                 let (expr, scope) = self.plan_set_expr(other)?;
                 let order = self.plan_output_order_by(&scope, &order_by)?;
                 let visible = scope.len();
-                SelectPlan { expr, scope, order_by: order, visible }
+                SelectPlan {
+                    expr,
+                    scope,
+                    order_by: order,
+                    visible,
+                }
             }
         };
         let scope = Scope::new(plan.scope.items[..plan.visible].to_vec());
         Ok(PlannedQuery {
             expr: plan.expr,
             desc: desc_of(&scope),
-            finishing: Finishing { order_by: plan.order_by, limit, offset, project: (0..plan.visible).collect() },
+            finishing: Finishing {
+                order_by: plan.order_by,
+                limit,
+                offset,
+                project: (0..plan.visible).collect(),
+            },
             scope,
         })
     }
@@ -216,22 +258,35 @@ impl Binder<'_> {
     fn plan_limit_offset(&mut self, q: &Query) -> Result<(Option<usize>, usize), PlanError> {
         let (limit_expr, offset_expr) = match &q.limit_clause {
             None => (None, None),
-            Some(ast::LimitClause::LimitOffset { limit, offset, limit_by }) => {
+            Some(ast::LimitClause::LimitOffset {
+                limit,
+                offset,
+                limit_by,
+            }) => {
                 if !limit_by.is_empty() {
                     return Err(PlanError::unsupported("LIMIT BY"));
                 }
                 (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
             }
-            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => (Some(limit.clone()), Some(offset.clone())),
+            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
+                (Some(limit.clone()), Some(offset.clone()))
+            }
         };
         let limit_expr = match (&q.fetch, limit_expr) {
             (Some(fetch), None) => {
                 if fetch.percent || fetch.with_ties {
                     return Err(PlanError::unsupported("FETCH ... PERCENT / WITH TIES"));
                 }
-                Some(fetch.quantity.clone().unwrap_or(Expr::Value(Value::Number("1".into(), false).into())))
+                Some(
+                    fetch
+                        .quantity
+                        .clone()
+                        .unwrap_or(Expr::Value(Value::Number("1".into(), false).into())),
+                )
             }
-            (Some(_), Some(_)) => return Err(PlanError::Invalid("cannot use both LIMIT and FETCH".into())),
+            (Some(_), Some(_)) => {
+                return Err(PlanError::Invalid("cannot use both LIMIT and FETCH".into()))
+            }
             (None, l) => l,
         };
         let limit = match limit_expr {
@@ -246,7 +301,11 @@ impl Binder<'_> {
     }
 
     /// Evaluates a LIMIT/OFFSET expression, which must be a constant.
-    fn constant_count(&mut self, e: &Expr, clause: &'static str) -> Result<Option<usize>, PlanError> {
+    fn constant_count(
+        &mut self,
+        e: &Expr,
+        clause: &'static str,
+    ) -> Result<Option<usize>, PlanError> {
         if let Expr::Value(v) = e {
             if matches!(v.value, Value::Null) {
                 return Ok(None);
@@ -260,8 +319,15 @@ impl Binder<'_> {
         let empty = Scope::empty();
         let ecx = ExprContext::new(&empty, "LIMIT");
         let t = self.bind_expr(&ecx, e)?;
-        let expr = coerce(t, &ScalarType::Int64, CastContext::Implicit, &mut self.params)
-            .map_err(|_| PlanError::DatatypeMismatch(format!("argument of {clause} must be type bigint")))?;
+        let expr = coerce(
+            t,
+            &ScalarType::Int64,
+            CastContext::Implicit,
+            &mut self.params,
+        )
+        .map_err(|_| {
+            PlanError::DatatypeMismatch(format!("argument of {clause} must be type bigint"))
+        })?;
         let value = match &expr {
             HirScalarExpr::Literal(row, _) => row.unpack_first(),
             HirScalarExpr::CallUnary { .. } => {
@@ -271,7 +337,11 @@ impl Binder<'_> {
                 match d {
                     Datum::Int64(i) => Datum::Int64(i),
                     Datum::Null => Datum::Null,
-                    _ => return Err(PlanError::Invalid(format!("argument of {clause} must be a constant"))),
+                    _ => {
+                        return Err(PlanError::Invalid(format!(
+                            "argument of {clause} must be a constant"
+                        )))
+                    }
                 }
             }
             HirScalarExpr::Parameter(_) => return Ok(None),
@@ -281,24 +351,40 @@ impl Binder<'_> {
             Datum::Null => Ok(None),
             Datum::Int64(i) if i < 0 => Err(PlanError::NegativeRowCount { clause }),
             Datum::Int64(i) => Ok(Some(i as usize)),
-            _ => Err(PlanError::Invalid(format!("argument of {clause} must be a constant"))),
+            _ => Err(PlanError::Invalid(format!(
+                "argument of {clause} must be a constant"
+            ))),
         }
     }
 
     /// ORDER BY over a query's output columns only (set operations, VALUES).
-    fn plan_output_order_by(&mut self, scope: &Scope, order_by: &[&ast::OrderByExpr]) -> Result<Vec<ColumnOrder>, PlanError> {
+    fn plan_output_order_by(
+        &mut self,
+        scope: &Scope,
+        order_by: &[&ast::OrderByExpr],
+    ) -> Result<Vec<ColumnOrder>, PlanError> {
         let mut orders = Vec::new();
         for o in order_by {
             let column = match &o.expr {
                 Expr::Value(v) => match &v.value {
                     Value::Number(n, _) => {
-                        let pos: usize = n.parse().map_err(|_| PlanError::InvalidColumnReference(format!("non-integer constant in ORDER BY")))?;
+                        let pos: usize = n.parse().map_err(|_| {
+                            PlanError::InvalidColumnReference(format!(
+                                "non-integer constant in ORDER BY"
+                            ))
+                        })?;
                         if pos == 0 || pos > scope.len() {
-                            return Err(PlanError::InvalidColumnReference(format!("ORDER BY position {pos} is not in select list")));
+                            return Err(PlanError::InvalidColumnReference(format!(
+                                "ORDER BY position {pos} is not in select list"
+                            )));
                         }
                         pos - 1
                     }
-                    _ => return Err(PlanError::InvalidColumnReference("non-integer constant in ORDER BY".into())),
+                    _ => {
+                        return Err(PlanError::InvalidColumnReference(
+                            "non-integer constant in ORDER BY".into(),
+                        ))
+                    }
                 },
                 Expr::Identifier(i) => {
                     let name = normalize_ident(i);
@@ -333,7 +419,12 @@ impl Binder<'_> {
             }
             SetExpr::Query(q) => Ok(self.plan_query(q)?.into_subquery()),
             SetExpr::Values(values) => self.plan_values(values),
-            SetExpr::SetOperation { left, op, set_quantifier, right } => {
+            SetExpr::SetOperation {
+                left,
+                op,
+                set_quantifier,
+                right,
+            } => {
                 let (l, ls) = self.plan_set_expr(left)?;
                 let (r, rs) = self.plan_set_expr(right)?;
                 let op_name = match op {
@@ -342,23 +433,46 @@ impl Binder<'_> {
                     SetOperator::Except | SetOperator::Minus => "EXCEPT",
                 };
                 if ls.len() != rs.len() {
-                    return Err(PlanError::Invalid(format!("each {op_name} query must have the same number of columns")));
+                    return Err(PlanError::Invalid(format!(
+                        "each {op_name} query must have the same number of columns"
+                    )));
                 }
                 // Unify column types.
                 let mut lcasts = Vec::new();
                 let mut rcasts = Vec::new();
                 let mut items = Vec::new();
                 for (i, (a, b)) in ls.items.iter().zip(rs.items.iter()).enumerate() {
-                    let t = common_type_for_set_operation([&a.typ.scalar_type, &b.typ.scalar_type], op_name)?;
-                    let lc = coerce(Typed::new(HirScalarExpr::column(i), a.typ.clone()), &t, CastContext::Implicit, &mut self.params)?;
-                    let rc = coerce(Typed::new(HirScalarExpr::column(i), b.typ.clone()), &t, CastContext::Implicit, &mut self.params)?;
+                    let t = common_type_for_set_operation(
+                        [&a.typ.scalar_type, &b.typ.scalar_type],
+                        op_name,
+                    )?;
+                    let lc = coerce(
+                        Typed::new(HirScalarExpr::column(i), a.typ.clone()),
+                        &t,
+                        CastContext::Implicit,
+                        &mut self.params,
+                    )?;
+                    let rc = coerce(
+                        Typed::new(HirScalarExpr::column(i), b.typ.clone()),
+                        &t,
+                        CastContext::Implicit,
+                        &mut self.params,
+                    )?;
                     lcasts.push(lc);
                     rcasts.push(rc);
-                    items.push(ScopeItem::new(None, a.column.clone(), ColumnType::new(t, a.typ.nullable || b.typ.nullable)));
+                    items.push(ScopeItem::new(
+                        None,
+                        a.column.clone(),
+                        ColumnType::new(t, a.typ.nullable || b.typ.nullable),
+                    ));
                 }
                 let n = ls.len();
                 let cast_side = |rel: HirRelationExpr, casts: Vec<HirScalarExpr>| {
-                    if casts.iter().enumerate().all(|(i, c)| *c == HirScalarExpr::column(i)) {
+                    if casts
+                        .iter()
+                        .enumerate()
+                        .all(|(i, c)| *c == HirScalarExpr::column(i))
+                    {
                         rel
                     } else {
                         rel.map(casts).project((n..2 * n).collect())
@@ -370,11 +484,19 @@ impl Binder<'_> {
                 let expr = match (op, all) {
                     (SetOperator::Union, true) => l.union(r),
                     (SetOperator::Union, false) => l.union(r).distinct(),
-                    (SetOperator::Except | SetOperator::Minus, true) => l.union(r.negate()).threshold(),
-                    (SetOperator::Except | SetOperator::Minus, false) => l.distinct().union(r.distinct().negate()).threshold(),
+                    (SetOperator::Except | SetOperator::Minus, true) => {
+                        l.union(r.negate()).threshold()
+                    }
+                    (SetOperator::Except | SetOperator::Minus, false) => {
+                        l.distinct().union(r.distinct().negate()).threshold()
+                    }
                     (SetOperator::Intersect, all) => {
                         // min(a, b) = a - max(0, a - b)
-                        let (l, r) = if all { (l, r) } else { (l.distinct(), r.distinct()) };
+                        let (l, r) = if all {
+                            (l, r)
+                        } else {
+                            (l.distinct(), r.distinct())
+                        };
                         let except = l.clone().union(r.negate()).threshold();
                         l.union(except.negate()).threshold()
                     }
@@ -382,7 +504,10 @@ impl Binder<'_> {
                 Ok((expr, Scope::new(items)))
             }
             SetExpr::Table(t) => {
-                let name = t.table_name.clone().ok_or_else(|| PlanError::Invalid("TABLE requires a name".into()))?;
+                let name = t
+                    .table_name
+                    .clone()
+                    .ok_or_else(|| PlanError::Invalid("TABLE requires a name".into()))?;
                 let mut parts = vec![];
                 if let Some(schema) = &t.schema_name {
                     parts.push(normalize_ident(schema));
@@ -398,7 +523,9 @@ impl Binder<'_> {
     fn plan_values(&mut self, values: &ast::Values) -> Result<(HirRelationExpr, Scope), PlanError> {
         let rows = &values.rows;
         let Some(first) = rows.first() else {
-            return Err(PlanError::Invalid("VALUES must have at least one row".into()));
+            return Err(PlanError::Invalid(
+                "VALUES must have at least one row".into(),
+            ));
         };
         let arity = first.content.len();
         let empty = Scope::empty();
@@ -406,9 +533,16 @@ impl Binder<'_> {
         let mut bound: Vec<Vec<Typed>> = Vec::new();
         for row in rows {
             if row.content.len() != arity {
-                return Err(PlanError::Invalid("VALUES lists must all be the same length".into()));
+                return Err(PlanError::Invalid(
+                    "VALUES lists must all be the same length".into(),
+                ));
             }
-            bound.push(row.content.iter().map(|e| self.bind_expr(&ecx, e)).collect::<Result<_, _>>()?);
+            bound.push(
+                row.content
+                    .iter()
+                    .map(|e| self.bind_expr(&ecx, e))
+                    .collect::<Result<_, _>>()?,
+            );
         }
         let mut types = Vec::with_capacity(arity);
         for c in 0..arity {
@@ -420,12 +554,25 @@ impl Binder<'_> {
         for row in bound {
             let mut out = Vec::with_capacity(arity);
             for (c, t) in row.into_iter().enumerate() {
-                out.push(coerce(t, &types[c].scalar_type, CastContext::Implicit, &mut self.params)?);
+                out.push(coerce(
+                    t,
+                    &types[c].scalar_type,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?);
             }
             exprs.push(out);
         }
-        let scope = Scope::new(types.iter().enumerate().map(|(i, t)| ScopeItem::new(None, format!("column{}", i + 1), t.clone())).collect());
-        let all_literal = exprs.iter().all(|r| r.iter().all(|e| matches!(e, HirScalarExpr::Literal(..))));
+        let scope = Scope::new(
+            types
+                .iter()
+                .enumerate()
+                .map(|(i, t)| ScopeItem::new(None, format!("column{}", i + 1), t.clone()))
+                .collect(),
+        );
+        let all_literal = exprs
+            .iter()
+            .all(|r| r.iter().all(|e| matches!(e, HirScalarExpr::Literal(..))));
         let typ = RelationType::new(types.clone());
         if all_literal {
             let rows = exprs
@@ -445,12 +592,28 @@ impl Binder<'_> {
         let mut parts = exprs.into_iter().map(|r| HirRelationExpr::unit().map(r));
         let first = parts.next().expect("at least one row");
         let rest: Vec<HirRelationExpr> = parts.collect();
-        let expr = if rest.is_empty() { first } else { HirRelationExpr::Union { base: Box::new(first), inputs: rest } };
+        let expr = if rest.is_empty() {
+            first
+        } else {
+            HirRelationExpr::Union {
+                base: Box::new(first),
+                inputs: rest,
+            }
+        };
         Ok((expr, scope))
     }
 
-    fn plan_select(&mut self, s: &ast::Select, order_by: &[&ast::OrderByExpr]) -> Result<SelectPlan, PlanError> {
-        if s.top.is_some() || s.into.is_some() || !s.lateral_views.is_empty() || s.prewhere.is_some() || !s.connect_by.is_empty() {
+    fn plan_select(
+        &mut self,
+        s: &ast::Select,
+        order_by: &[&ast::OrderByExpr],
+    ) -> Result<SelectPlan, PlanError> {
+        if s.top.is_some()
+            || s.into.is_some()
+            || !s.lateral_views.is_empty()
+            || s.prewhere.is_some()
+            || !s.connect_by.is_empty()
+        {
             return Err(PlanError::unsupported("this SELECT clause"));
         }
         if !s.cluster_by.is_empty() || !s.distribute_by.is_empty() || !s.sort_by.is_empty() {
@@ -495,7 +658,10 @@ impl Binder<'_> {
         }
 
         // The select list, HAVING and ORDER BY, with aggregates collected.
-        self.aggregate_frames.push(AggregateFrame { input_arity: from_scope.len(), ..Default::default() });
+        self.aggregate_frames.push(AggregateFrame {
+            input_arity: from_scope.len(),
+            ..Default::default()
+        });
         let bound = self.bind_select_list_having_order(s, order_by, &from_scope);
         let frame = self.aggregate_frames.pop().expect("pushed above");
         let (outputs, having, orders) = bound?;
@@ -508,7 +674,9 @@ impl Binder<'_> {
             let mut extra = Vec::new();
             for k in &group_keys {
                 match &k.expr {
-                    HirScalarExpr::Column(ColumnRef { level: 0, column }) => key_columns.push(*column),
+                    HirScalarExpr::Column(ColumnRef { level: 0, column }) => {
+                        key_columns.push(*column)
+                    }
                     other => {
                         key_columns.push(input_arity + extra.len());
                         extra.push(other.clone());
@@ -516,13 +684,18 @@ impl Binder<'_> {
                 }
             }
             let rel = rel.map(extra);
-            let reduced = HirRelationExpr::Reduce { input: Box::new(rel), group_key: key_columns.clone(), aggregates: frame.aggregates.clone() };
+            let reduced = HirRelationExpr::Reduce {
+                input: Box::new(rel),
+                group_key: key_columns.clone(),
+                aggregates: frame.aggregates.clone(),
+            };
             let mut items = Vec::new();
             for (i, k) in group_keys.iter().enumerate() {
                 let (table, name) = match &k.expr {
-                    HirScalarExpr::Column(ColumnRef { level: 0, column }) => {
-                        (from_scope.items[*column].table.clone(), from_scope.items[*column].column.clone())
-                    }
+                    HirScalarExpr::Column(ColumnRef { level: 0, column }) => (
+                        from_scope.items[*column].table.clone(),
+                        from_scope.items[*column].column.clone(),
+                    ),
                     _ => (None, format!("?group{i}?")),
                 };
                 let mut item = ScopeItem::new(table, name, k.typ.clone());
@@ -544,7 +717,10 @@ impl Binder<'_> {
             let orders = orders
                 .into_iter()
                 .map(|o| match o {
-                    OrderTarget::Expr(t, order) => Ok(OrderTarget::Expr(Typed::new(rewrite(t.expr)?, t.typ), order)),
+                    OrderTarget::Expr(t, order) => Ok(OrderTarget::Expr(
+                        Typed::new(rewrite(t.expr)?, t.typ),
+                        order,
+                    )),
                     other => Ok(other),
                 })
                 .collect::<Result<Vec<_>, PlanError>>()?;
@@ -565,12 +741,17 @@ impl Binder<'_> {
 
         // Map the outputs and hidden ORDER BY expressions, then project them.
         let mut scalars: Vec<HirScalarExpr> = outputs.iter().map(|(t, _)| t.expr.clone()).collect();
-        let mut items: Vec<ScopeItem> = outputs.iter().map(|(t, name)| ScopeItem::new(None, name.clone(), t.typ.clone())).collect();
+        let mut items: Vec<ScopeItem> = outputs
+            .iter()
+            .map(|(t, name)| ScopeItem::new(None, name.clone(), t.typ.clone()))
+            .collect();
         let visible = items.len();
         let mut order_keys = Vec::new();
         for o in orders {
             match o {
-                OrderTarget::Output(i, order) => order_keys.push(ColumnOrder { column: i, ..order }),
+                OrderTarget::Output(i, order) => {
+                    order_keys.push(ColumnOrder { column: i, ..order })
+                }
                 OrderTarget::Expr(t, order) => {
                     // Reuse an identical output column if there is one.
                     let existing = scalars.iter().position(|s| *s == t.expr);
@@ -595,7 +776,9 @@ impl Binder<'_> {
         }
         let n = scalars.len();
         let arity_before = base_arity_after_windows(&rel, base_arity);
-        let mut expr = rel.map(scalars).project((arity_before..arity_before + n).collect());
+        let mut expr = rel
+            .map(scalars)
+            .project((arity_before..arity_before + n).collect());
 
         match &s.distinct {
             None | Some(ast::Distinct::All) => {}
@@ -609,27 +792,36 @@ impl Binder<'_> {
                 for e in on_exprs {
                     let column = match e {
                         Expr::Value(v) if matches!(v.value, Value::Number(..)) => {
-                            let Value::Number(n, _) = &v.value else { unreachable!() };
+                            let Value::Number(n, _) = &v.value else {
+                                unreachable!()
+                            };
                             let pos: usize = n.parse().unwrap_or(0);
                             if pos == 0 || pos > visible {
-                                return Err(PlanError::InvalidColumnReference(format!("DISTINCT ON position {pos} is not in select list")));
+                                return Err(PlanError::InvalidColumnReference(format!(
+                                    "DISTINCT ON position {pos} is not in select list"
+                                )));
                             }
                             pos - 1
                         }
-                        Expr::Identifier(i) if scope.resolve(None, &normalize_ident(i))?.is_some() => {
+                        Expr::Identifier(i)
+                            if scope.resolve(None, &normalize_ident(i))?.is_some() =>
+                        {
                             scope.resolve(None, &normalize_ident(i))?.expect("checked")
                         }
                         other => {
                             let ecx = ExprContext::new(&from_scope, "DISTINCT ON");
                             let t = self.bind_expr(&ecx, other)?;
                             let t = if grouped {
-                                let keys: Vec<HirScalarExpr> = group_keys.iter().map(|k| k.expr.clone()).collect();
+                                let keys: Vec<HirScalarExpr> =
+                                    group_keys.iter().map(|k| k.expr.clone()).collect();
                                 rewrite_grouped(t.expr, &keys, input_arity, &from_scope)?
                             } else {
                                 t.expr
                             };
                             let Some(pos) = outputs.iter().position(|(o, _)| o.expr == t) else {
-                                return Err(PlanError::unsupported("DISTINCT ON expressions that are not in the select list"));
+                                return Err(PlanError::unsupported(
+                                    "DISTINCT ON expressions that are not in the select list",
+                                ));
                             };
                             pos
                         }
@@ -637,15 +829,40 @@ impl Binder<'_> {
                     key_columns.push(column);
                 }
                 // ORDER BY must start with the DISTINCT ON expressions (in any order).
-                let leading: Vec<usize> = order_keys.iter().take(key_columns.len()).map(|o| o.column).collect();
-                if !order_keys.is_empty() && (leading.len() < key_columns.len() || !key_columns.iter().all(|k| leading.contains(k))) {
-                    return Err(PlanError::InvalidColumnReference("SELECT DISTINCT ON expressions must match initial ORDER BY expressions".into()));
+                let leading: Vec<usize> = order_keys
+                    .iter()
+                    .take(key_columns.len())
+                    .map(|o| o.column)
+                    .collect();
+                if !order_keys.is_empty()
+                    && (leading.len() < key_columns.len()
+                        || !key_columns.iter().all(|k| leading.contains(k)))
+                {
+                    return Err(PlanError::InvalidColumnReference(
+                        "SELECT DISTINCT ON expressions must match initial ORDER BY expressions"
+                            .into(),
+                    ));
                 }
-                let within: Vec<ColumnOrder> = order_keys.iter().skip(key_columns.len().min(order_keys.len())).cloned().collect();
-                expr = HirRelationExpr::TopK { input: Box::new(expr), group_key: key_columns, order_key: within, limit: Some(1), offset: 0 };
+                let within: Vec<ColumnOrder> = order_keys
+                    .iter()
+                    .skip(key_columns.len().min(order_keys.len()))
+                    .cloned()
+                    .collect();
+                expr = HirRelationExpr::TopK {
+                    input: Box::new(expr),
+                    group_key: key_columns,
+                    order_key: within,
+                    limit: Some(1),
+                    offset: 0,
+                };
             }
         }
-        Ok(SelectPlan { expr, scope: Scope::new(items), order_by: order_keys, visible })
+        Ok(SelectPlan {
+            expr,
+            scope: Scope::new(items),
+            order_by: order_keys,
+            visible,
+        })
     }
 
     #[allow(clippy::type_complexity)]
@@ -654,19 +871,33 @@ impl Binder<'_> {
         s: &ast::Select,
         order_by: &[&ast::OrderByExpr],
         from_scope: &Scope,
-    ) -> Result<(Vec<(Typed, String)>, Option<HirScalarExpr>, Vec<OrderTarget>), PlanError> {
-        let ecx = ExprContext::new(from_scope, "SELECT").with_aggregates().with_windows();
+    ) -> Result<
+        (
+            Vec<(Typed, String)>,
+            Option<HirScalarExpr>,
+            Vec<OrderTarget>,
+        ),
+        PlanError,
+    > {
+        let ecx = ExprContext::new(from_scope, "SELECT")
+            .with_aggregates()
+            .with_windows();
         let mut outputs: Vec<(Typed, String)> = Vec::new();
         for item in &s.projection {
             match item {
                 SelectItem::Wildcard(opts) => {
                     check_wildcard_options(opts)?;
                     if from_scope.is_empty() && s.from.is_empty() {
-                        return Err(PlanError::Invalid("SELECT * with no tables specified is not valid".into()));
+                        return Err(PlanError::Invalid(
+                            "SELECT * with no tables specified is not valid".into(),
+                        ));
                     }
                     for (i, it) in from_scope.items.iter().enumerate() {
                         if !it.hidden {
-                            outputs.push((Typed::new(HirScalarExpr::column(i), it.typ.clone()), it.column.clone()));
+                            outputs.push((
+                                Typed::new(HirScalarExpr::column(i), it.typ.clone()),
+                                it.column.clone(),
+                            ));
                         }
                     }
                 }
@@ -676,14 +907,23 @@ impl Binder<'_> {
                         ast::SelectItemQualifiedWildcardKind::ObjectName(name) => {
                             normalize_name(name)?.last().cloned().unwrap_or_default()
                         }
-                        ast::SelectItemQualifiedWildcardKind::Expr(_) => return Err(PlanError::unsupported("(expression).*")),
+                        ast::SelectItemQualifiedWildcardKind::Expr(_) => {
+                            return Err(PlanError::unsupported("(expression).*"))
+                        }
                     };
                     if !from_scope.has_table(&table) {
-                        return Err(PlanError::UnknownRelationMessage(format!("missing FROM-clause entry for table \"{table}\"")));
+                        return Err(PlanError::UnknownRelationMessage(format!(
+                            "missing FROM-clause entry for table \"{table}\""
+                        )));
                     }
                     for (i, it) in from_scope.items.iter().enumerate() {
-                        if it.table.as_deref() == Some(table.as_str()) && !it.hidden || (it.table.as_deref() == Some(table.as_str()) && it.qualified_only) {
-                            outputs.push((Typed::new(HirScalarExpr::column(i), it.typ.clone()), it.column.clone()));
+                        if it.table.as_deref() == Some(table.as_str()) && !it.hidden
+                            || (it.table.as_deref() == Some(table.as_str()) && it.qualified_only)
+                        {
+                            outputs.push((
+                                Typed::new(HirScalarExpr::column(i), it.typ.clone()),
+                                it.column.clone(),
+                            ));
                         }
                     }
                 }
@@ -695,7 +935,9 @@ impl Binder<'_> {
                     let t = self.bind_expr(&ecx, expr)?;
                     outputs.push((t, normalize_ident(alias)));
                 }
-                SelectItem::ExprWithAliases { .. } => return Err(PlanError::unsupported("multiple column aliases")),
+                SelectItem::ExprWithAliases { .. } => {
+                    return Err(PlanError::unsupported("multiple column aliases"))
+                }
             }
         }
         let having = match &s.having {
@@ -706,15 +948,21 @@ impl Binder<'_> {
             None => None,
         };
         let mut orders = Vec::new();
-        let ocx = ExprContext::new(from_scope, "ORDER BY").with_aggregates().with_windows();
+        let ocx = ExprContext::new(from_scope, "ORDER BY")
+            .with_aggregates()
+            .with_windows();
         for o in order_by {
             let order = column_order(0, o);
             // An output ordinal or an output column name.
             if let Expr::Value(v) = &o.expr {
                 if let Value::Number(n, _) = &v.value {
-                    let pos: usize = n.parse().map_err(|_| PlanError::InvalidColumnReference("non-integer constant in ORDER BY".into()))?;
+                    let pos: usize = n.parse().map_err(|_| {
+                        PlanError::InvalidColumnReference("non-integer constant in ORDER BY".into())
+                    })?;
                     if pos == 0 || pos > outputs.len() {
-                        return Err(PlanError::InvalidColumnReference(format!("ORDER BY position {pos} is not in select list")));
+                        return Err(PlanError::InvalidColumnReference(format!(
+                            "ORDER BY position {pos} is not in select list"
+                        )));
                     }
                     orders.push(OrderTarget::Output(pos - 1, order));
                     continue;
@@ -722,7 +970,12 @@ impl Binder<'_> {
             }
             if let Expr::Identifier(i) = &o.expr {
                 let name = normalize_ident(i);
-                let matches: Vec<usize> = outputs.iter().enumerate().filter(|(_, (_, n))| *n == name).map(|(i, _)| i).collect();
+                let matches: Vec<usize> = outputs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, n))| *n == name)
+                    .map(|(i, _)| i)
+                    .collect();
                 if matches.len() == 1 {
                     orders.push(OrderTarget::Output(matches[0], order));
                     continue;
@@ -738,15 +991,26 @@ impl Binder<'_> {
     }
 
     /// GROUP BY 1 and GROUP BY alias refer to select-list entries.
-    fn resolve_group_by_ast(&self, e: &Expr, projection: &[SelectItem], from_scope: &Scope) -> Result<Expr, PlanError> {
+    fn resolve_group_by_ast(
+        &self,
+        e: &Expr,
+        projection: &[SelectItem],
+        from_scope: &Scope,
+    ) -> Result<Expr, PlanError> {
         if let Expr::Value(v) = e {
             if let Value::Number(n, _) = &v.value {
-                let pos: usize = n.parse().map_err(|_| PlanError::InvalidColumnReference("non-integer constant in GROUP BY".into()))?;
-                let item = projection
-                    .get(pos.wrapping_sub(1))
-                    .ok_or_else(|| PlanError::InvalidColumnReference(format!("GROUP BY position {pos} is not in select list")))?;
+                let pos: usize = n.parse().map_err(|_| {
+                    PlanError::InvalidColumnReference("non-integer constant in GROUP BY".into())
+                })?;
+                let item = projection.get(pos.wrapping_sub(1)).ok_or_else(|| {
+                    PlanError::InvalidColumnReference(format!(
+                        "GROUP BY position {pos} is not in select list"
+                    ))
+                })?;
                 return match item {
-                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Ok(e.clone()),
+                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                        Ok(e.clone())
+                    }
                     _ => Err(PlanError::unsupported("GROUP BY position of *")),
                 };
             }
@@ -766,21 +1030,34 @@ impl Binder<'_> {
         Ok(e.clone())
     }
 
-    pub(crate) fn plan_from(&mut self, from: &[TableWithJoins]) -> Result<(HirRelationExpr, Scope), PlanError> {
+    pub(crate) fn plan_from(
+        &mut self,
+        from: &[TableWithJoins],
+    ) -> Result<(HirRelationExpr, Scope), PlanError> {
         let Some(first) = from.first() else {
             return Ok((HirRelationExpr::unit(), Scope::empty()));
         };
         let (mut rel, mut scope) = self.plan_table_with_joins(first, None)?;
         for twj in &from[1..] {
             let (r, s, lateral) = self.plan_table_with_joins_lateral(twj, &scope)?;
-            rel = HirRelationExpr::Join { left: Box::new(rel), right: Box::new(r), on: HirScalarExpr::literal_true(), kind: JoinKind::Inner, lateral };
+            rel = HirRelationExpr::Join {
+                left: Box::new(rel),
+                right: Box::new(r),
+                on: HirScalarExpr::literal_true(),
+                kind: JoinKind::Inner,
+                lateral,
+            };
             scope = scope.product(s);
         }
         Ok((rel, scope))
     }
 
     /// A comma-separated FROM item, which may refer to earlier items laterally.
-    fn plan_table_with_joins_lateral(&mut self, twj: &TableWithJoins, left: &Scope) -> Result<(HirRelationExpr, Scope, bool), PlanError> {
+    fn plan_table_with_joins_lateral(
+        &mut self,
+        twj: &TableWithJoins,
+        left: &Scope,
+    ) -> Result<(HirRelationExpr, Scope, bool), PlanError> {
         if twj.joins.is_empty() {
             return self.plan_table_factor(&twj.relation, Some(left));
         }
@@ -788,7 +1065,11 @@ impl Binder<'_> {
         Ok((rel, scope, false))
     }
 
-    fn plan_table_with_joins(&mut self, twj: &TableWithJoins, lateral_left: Option<&Scope>) -> Result<(HirRelationExpr, Scope), PlanError> {
+    fn plan_table_with_joins(
+        &mut self,
+        twj: &TableWithJoins,
+        lateral_left: Option<&Scope>,
+    ) -> Result<(HirRelationExpr, Scope), PlanError> {
         let (mut rel, mut scope, _) = self.plan_table_factor(&twj.relation, lateral_left)?;
         for join in &twj.joins {
             if join.global {
@@ -796,44 +1077,90 @@ impl Binder<'_> {
             }
             let (kind, constraint) = match &join.join_operator {
                 JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, Some(c)),
-                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::LeftOuter, Some(c)),
-                JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (JoinKind::RightOuter, Some(c)),
+                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => {
+                    (JoinKind::LeftOuter, Some(c))
+                }
+                JoinOperator::Right(c) | JoinOperator::RightOuter(c) => {
+                    (JoinKind::RightOuter, Some(c))
+                }
                 JoinOperator::FullOuter(c) => (JoinKind::FullOuter, Some(c)),
                 JoinOperator::CrossJoin(c) => (JoinKind::Inner, Some(c)),
-                other => return Err(PlanError::unsupported(format!("join type {other:?}").split('(').next().unwrap_or("join").to_string())),
+                other => {
+                    return Err(PlanError::unsupported(
+                        format!("join type {other:?}")
+                            .split('(')
+                            .next()
+                            .unwrap_or("join")
+                            .to_string(),
+                    ))
+                }
             };
-            let (right, right_scope, lateral) = self.plan_table_factor(&join.relation, Some(&scope))?;
+            let (right, right_scope, lateral) =
+                self.plan_table_factor(&join.relation, Some(&scope))?;
             if lateral && matches!(kind, JoinKind::RightOuter | JoinKind::FullOuter) {
-                return Err(PlanError::Invalid("the combining JOIN type must be INNER or LEFT for a LATERAL reference".into()));
+                return Err(PlanError::Invalid(
+                    "the combining JOIN type must be INNER or LEFT for a LATERAL reference".into(),
+                ));
             }
             let left_len = scope.len();
             let product = scope.clone().product(right_scope.clone());
             match constraint {
                 None | Some(JoinConstraint::None) => {
-                    rel = HirRelationExpr::Join { left: Box::new(rel), right: Box::new(right), on: HirScalarExpr::literal_true(), kind, lateral };
+                    rel = HirRelationExpr::Join {
+                        left: Box::new(rel),
+                        right: Box::new(right),
+                        on: HirScalarExpr::literal_true(),
+                        kind,
+                        lateral,
+                    };
                     scope = product;
                 }
                 Some(JoinConstraint::On(on)) => {
                     let ecx = ExprContext::new(&product, "JOIN/ON");
                     let on = self.bind_bool(&ecx, on, "JOIN/ON")?;
-                    rel = HirRelationExpr::Join { left: Box::new(rel), right: Box::new(right), on, kind, lateral };
+                    rel = HirRelationExpr::Join {
+                        left: Box::new(rel),
+                        right: Box::new(right),
+                        on,
+                        kind,
+                        lateral,
+                    };
                     scope = product;
                 }
-                Some(JoinConstraint::Using(_)) | Some(JoinConstraint::Natural) | Some(JoinConstraint::UsingAlias(..)) => {
+                Some(JoinConstraint::Using(_))
+                | Some(JoinConstraint::Natural)
+                | Some(JoinConstraint::UsingAlias(..)) => {
                     let names: Vec<String> = match constraint {
-                        Some(JoinConstraint::Using(cols)) | Some(JoinConstraint::UsingAlias(cols, _)) => cols
+                        Some(JoinConstraint::Using(cols))
+                        | Some(JoinConstraint::UsingAlias(cols, _)) => cols
                             .iter()
-                            .map(|c| normalize_name(c).map(|p| p.last().cloned().unwrap_or_default()))
+                            .map(|c| {
+                                normalize_name(c).map(|p| p.last().cloned().unwrap_or_default())
+                            })
                             .collect::<Result<_, _>>()?,
                         _ => scope
                             .items
                             .iter()
                             .filter(|i| !i.hidden && !i.qualified_only)
                             .map(|i| i.column.clone())
-                            .filter(|n| right_scope.items.iter().any(|r| r.column == *n && !r.hidden))
+                            .filter(|n| {
+                                right_scope
+                                    .items
+                                    .iter()
+                                    .any(|r| r.column == *n && !r.hidden)
+                            })
                             .collect(),
                     };
-                    let (r2, s2) = self.plan_using_join(rel, right, kind, lateral, &scope, &right_scope, left_len, &names)?;
+                    let (r2, s2) = self.plan_using_join(
+                        rel,
+                        right,
+                        kind,
+                        lateral,
+                        &scope,
+                        &right_scope,
+                        left_len,
+                        &names,
+                    )?;
                     rel = r2;
                     scope = s2;
                 }
@@ -862,28 +1189,60 @@ impl Binder<'_> {
         for name in names {
             let l = left_scope
                 .resolve(None, name)?
-                .ok_or_else(|| PlanError::UnknownColumn(format!("{name}\" specified in USING clause does not exist in left table \"")))
-                .map_err(|_| PlanError::UnknownColumn(format!("{name} (in USING, missing from the left table)")))?;
-            let r = right_scope
-                .resolve(None, name)?
-                .ok_or_else(|| PlanError::UnknownColumn(format!("{name} (in USING, missing from the right table)")))?;
+                .ok_or_else(|| {
+                    PlanError::UnknownColumn(format!(
+                        "{name}\" specified in USING clause does not exist in left table \""
+                    ))
+                })
+                .map_err(|_| {
+                    PlanError::UnknownColumn(format!(
+                        "{name} (in USING, missing from the left table)"
+                    ))
+                })?;
+            let r = right_scope.resolve(None, name)?.ok_or_else(|| {
+                PlanError::UnknownColumn(format!("{name} (in USING, missing from the right table)"))
+            })?;
             let lt = Typed::new(HirScalarExpr::column(l), left_scope.items[l].typ.clone());
-            let rt = Typed::new(HirScalarExpr::column(left_len + r), right_scope.items[r].typ.clone());
+            let rt = Typed::new(
+                HirScalarExpr::column(left_len + r),
+                right_scope.items[r].typ.clone(),
+            );
             let t = common_type([lt.scalar_type(), rt.scalar_type()], "JOIN/USING")?;
             let le = coerce(lt, &t, CastContext::Implicit, &mut self.params)?;
             let re = coerce(rt, &t, CastContext::Implicit, &mut self.params)?;
-            conjuncts.push(le.clone().call_binary(re.clone(), evert_expr::BinaryFunc::Eq));
-            coalesced.push(HirScalarExpr::CallVariadic { func: evert_expr::VariadicFunc::Coalesce, exprs: vec![le, re] });
+            conjuncts.push(
+                le.clone()
+                    .call_binary(re.clone(), evert_expr::BinaryFunc::Eq),
+            );
+            coalesced.push(HirScalarExpr::CallVariadic {
+                func: evert_expr::VariadicFunc::Coalesce,
+                exprs: vec![le, re],
+            });
             let nullable = match kind {
-                JoinKind::Inner => left_scope.items[l].typ.nullable && right_scope.items[r].typ.nullable,
+                JoinKind::Inner => {
+                    left_scope.items[l].typ.nullable && right_scope.items[r].typ.nullable
+                }
                 _ => true,
             };
-            key_items.push(ScopeItem::new(None, name.clone(), ColumnType::new(t, nullable)));
+            key_items.push(ScopeItem::new(
+                None,
+                name.clone(),
+                ColumnType::new(t, nullable),
+            ));
             hide_left.push(l);
             hide_right.push(r);
         }
-        let on = conjuncts.into_iter().reduce(|a, b| a.and(b)).unwrap_or_else(HirScalarExpr::literal_true);
-        let joined = HirRelationExpr::Join { left: Box::new(left), right: Box::new(right), on, kind, lateral };
+        let on = conjuncts
+            .into_iter()
+            .reduce(|a, b| a.and(b))
+            .unwrap_or_else(HirScalarExpr::literal_true);
+        let joined = HirRelationExpr::Join {
+            left: Box::new(left),
+            right: Box::new(right),
+            on,
+            kind,
+            lateral,
+        };
         let total = left_len + right_scope.len();
         let k = coalesced.len();
         let mut projection: Vec<usize> = (total..total + k).collect();
@@ -911,11 +1270,31 @@ impl Binder<'_> {
 
     /// Plans one FROM item. `left` is the scope of the items before it, visible to LATERAL
     /// subqueries and table functions. Returns whether the item refers to `left`.
-    fn plan_table_factor(&mut self, tf: &TableFactor, left: Option<&Scope>) -> Result<(HirRelationExpr, Scope, bool), PlanError> {
+    fn plan_table_factor(
+        &mut self,
+        tf: &TableFactor,
+        left: Option<&Scope>,
+    ) -> Result<(HirRelationExpr, Scope, bool), PlanError> {
         match tf {
-            TableFactor::Table { name, alias, args, with_hints, version, partitions, sample, with_ordinality, .. } => {
-                if !with_hints.is_empty() || version.is_some() || !partitions.is_empty() || sample.is_some() {
-                    return Err(PlanError::unsupported("table hints, versions, partitions or samples"));
+            TableFactor::Table {
+                name,
+                alias,
+                args,
+                with_hints,
+                version,
+                partitions,
+                sample,
+                with_ordinality,
+                ..
+            } => {
+                if !with_hints.is_empty()
+                    || version.is_some()
+                    || !partitions.is_empty()
+                    || sample.is_some()
+                {
+                    return Err(PlanError::unsupported(
+                        "table hints, versions, partitions or samples",
+                    ));
                 }
                 if let Some(args) = args {
                     let fname = function_name(name)?;
@@ -924,46 +1303,82 @@ impl Binder<'_> {
                         .iter()
                         .map(|a| match a {
                             ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
-                            other => Err(PlanError::unsupported(format!("table function argument {other}"))),
+                            other => Err(PlanError::unsupported(format!(
+                                "table function argument {other}"
+                            ))),
                         })
                         .collect::<Result<_, _>>()?;
-                    return self.plan_table_function(&fname, &exprs, alias.as_ref(), left, *with_ordinality);
+                    return self.plan_table_function(
+                        &fname,
+                        &exprs,
+                        alias.as_ref(),
+                        left,
+                        *with_ordinality,
+                    );
                 }
                 let parts = normalize_name(name)?;
                 let (rel, scope) = self.plan_relation_name(&parts, alias.as_ref())?;
                 Ok((rel, scope, false))
             }
-            TableFactor::Derived { lateral, subquery, alias, sample } => {
+            TableFactor::Derived {
+                lateral,
+                subquery,
+                alias,
+                sample,
+            } => {
                 if sample.is_some() {
                     return Err(PlanError::unsupported("TABLESAMPLE"));
                 }
                 let (rel, scope) = match (lateral, left) {
-                    (true, Some(l)) => self.with_outer(l.clone(), |b| Ok(b.plan_query(subquery)?.into_subquery()))?,
+                    (true, Some(l)) => {
+                        self.with_outer(l.clone(), |b| Ok(b.plan_query(subquery)?.into_subquery()))?
+                    }
                     _ => self.plan_query(subquery)?.into_subquery(),
                 };
-                let refers_left = *lateral && left.is_some() && rel.outer_references().iter().any(|r| r.level == 1);
+                let refers_left = *lateral
+                    && left.is_some()
+                    && rel.outer_references().iter().any(|r| r.level == 1);
                 let scope = apply_alias(scope, alias.as_ref(), None)?;
                 Ok((rel, scope, refers_left))
             }
-            TableFactor::Function { lateral: _, name, args, alias, with_ordinality } => {
+            TableFactor::Function {
+                lateral: _,
+                name,
+                args,
+                alias,
+                with_ordinality,
+            } => {
                 let fname = function_name(name)?;
                 let exprs: Vec<&Expr> = args
                     .iter()
                     .map(|a| match a {
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
-                        other => Err(PlanError::unsupported(format!("table function argument {other}"))),
+                        other => Err(PlanError::unsupported(format!(
+                            "table function argument {other}"
+                        ))),
                     })
                     .collect::<Result<_, _>>()?;
                 self.plan_table_function(&fname, &exprs, alias.as_ref(), left, *with_ordinality)
             }
-            TableFactor::UNNEST { alias, array_exprs, with_offset, with_ordinality, .. } => {
+            TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_offset,
+                with_ordinality,
+                ..
+            } => {
                 if *with_offset || array_exprs.len() != 1 {
-                    return Err(PlanError::unsupported("UNNEST of several arrays or WITH OFFSET"));
+                    return Err(PlanError::unsupported(
+                        "UNNEST of several arrays or WITH OFFSET",
+                    ));
                 }
                 let exprs: Vec<&Expr> = array_exprs.iter().collect();
                 self.plan_table_function("unnest", &exprs, alias.as_ref(), left, *with_ordinality)
             }
-            TableFactor::NestedJoin { table_with_joins, alias } => {
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
                 let (rel, scope) = self.plan_table_with_joins(table_with_joins, None)?;
                 let scope = match alias {
                     Some(a) => apply_alias(scope, Some(a), None)?,
@@ -988,14 +1403,19 @@ impl Binder<'_> {
         }
         if !table_function(name) {
             if super::func::is_aggregate(name) {
-                return Err(PlanError::unsupported(format!("aggregate function {name} in FROM")));
+                return Err(PlanError::unsupported(format!(
+                    "aggregate function {name} in FROM"
+                )));
             }
             // A scalar function in FROM yields one row with one column.
             let left_scope = left.cloned().unwrap_or_default();
             let (call, typ) = self.with_outer(left_scope, |b| {
                 let empty = Scope::empty();
                 let ecx = ExprContext::new(&empty, "FROM");
-                let bound: Vec<super::typeconv::Typed> = args.iter().map(|a| b.bind_expr(&ecx, a)).collect::<Result<_, _>>()?;
+                let bound: Vec<super::typeconv::Typed> = args
+                    .iter()
+                    .map(|a| b.bind_expr(&ecx, a))
+                    .collect::<Result<_, _>>()?;
                 let t = b.call_function_typed(name, bound)?;
                 Ok((t.expr, t.typ))
             })?;
@@ -1010,24 +1430,44 @@ impl Binder<'_> {
         let (func, exprs) = self.with_outer(left_scope, |b| {
             let empty = Scope::empty();
             let ecx = ExprContext::new(&empty, "FROM");
-            let bound: Vec<super::typeconv::Typed> = args.iter().map(|a| b.bind_expr(&ecx, a)).collect::<Result<_, _>>()?;
+            let bound: Vec<super::typeconv::Typed> = args
+                .iter()
+                .map(|a| b.bind_expr(&ecx, a))
+                .collect::<Result<_, _>>()?;
             b.table_function_call(name, bound)
         })?;
         let typ = func.output_type();
         let names = func.column_names(name);
         let rel = HirRelationExpr::CallTable { func, exprs };
         let refers_left = left.is_some() && rel.outer_references().iter().any(|r| r.level == 1);
-        let scope = Scope::new(names.into_iter().zip(typ.column_types).map(|(n, t)| ScopeItem::new(None, n, t)).collect());
+        let scope = Scope::new(
+            names
+                .into_iter()
+                .zip(typ.column_types)
+                .map(|(n, t)| ScopeItem::new(None, n, t))
+                .collect(),
+        );
         let scope = apply_alias(scope, alias, Some(name))?;
         Ok((rel, scope, refers_left))
     }
 
     /// A named relation: a CTE in scope, or a catalog relation.
-    pub(crate) fn plan_relation_name(&mut self, parts: &[String], alias: Option<&ast::TableAlias>) -> Result<(HirRelationExpr, Scope), PlanError> {
+    pub(crate) fn plan_relation_name(
+        &mut self,
+        parts: &[String],
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<(HirRelationExpr, Scope), PlanError> {
         if parts.len() == 1 {
             if let Some((_, id, desc)) = self.ctes.iter().rev().find(|(n, _, _)| *n == parts[0]) {
-                let scope = Scope::new(desc.iter().map(|(n, t)| ScopeItem::new(Some(parts[0].clone()), n.clone(), t.clone())).collect());
-                let rel = HirRelationExpr::Get { id: Id::Local(*id), typ: desc.typ.clone() };
+                let scope = Scope::new(
+                    desc.iter()
+                        .map(|(n, t)| ScopeItem::new(Some(parts[0].clone()), n.clone(), t.clone()))
+                        .collect(),
+                );
+                let rel = HirRelationExpr::Get {
+                    id: Id::Local(*id),
+                    typ: desc.typ.clone(),
+                };
                 return Ok((rel, apply_alias(scope, alias, None)?));
             }
         }
@@ -1050,12 +1490,20 @@ impl Binder<'_> {
                 .map(|(n, t)| ScopeItem::new(Some(table_name.clone()), n.clone(), t.clone()))
                 .collect(),
         );
-        let rel = HirRelationExpr::Get { id: Id::Global(relation.id), typ: relation.desc.typ.clone() };
+        let rel = HirRelationExpr::Get {
+            id: Id::Global(relation.id),
+            typ: relation.desc.typ.clone(),
+        };
         Ok((rel, apply_alias(scope, alias, None)?))
     }
 
     /// Window functions are planned in a later step; until then they are refused here.
-    pub(crate) fn bind_window_function(&mut self, ecx: &ExprContext, f: &ast::Function, name: &str) -> Result<Typed, PlanError> {
+    pub(crate) fn bind_window_function(
+        &mut self,
+        ecx: &ExprContext,
+        f: &ast::Function,
+        name: &str,
+    ) -> Result<Typed, PlanError> {
         let _ = (ecx, f);
         Err(PlanError::unsupported(format!("window function {name}")))
     }
@@ -1098,18 +1546,31 @@ fn column_order(column: usize, o: &ast::OrderByExpr) -> ColumnOrder {
     let desc = matches!(o.options.sort, Some(ast::OrderBySort::Desc));
     // PostgreSQL: NULLS LAST for ascending, NULLS FIRST for descending, unless stated.
     let nulls_last = o.options.nulls_first.map(|first| !first).unwrap_or(!desc);
-    ColumnOrder { column, desc, nulls_last }
+    ColumnOrder {
+        column,
+        desc,
+        nulls_last,
+    }
 }
 
 fn check_wildcard_options(opts: &ast::WildcardAdditionalOptions) -> Result<(), PlanError> {
-    if opts.opt_ilike.is_some() || opts.opt_exclude.is_some() || opts.opt_except.is_some() || opts.opt_replace.is_some() || opts.opt_rename.is_some() {
+    if opts.opt_ilike.is_some()
+        || opts.opt_exclude.is_some()
+        || opts.opt_except.is_some()
+        || opts.opt_replace.is_some()
+        || opts.opt_rename.is_some()
+    {
         return Err(PlanError::unsupported("SELECT * with modifiers"));
     }
     Ok(())
 }
 
 /// Renames a FROM item's columns after its alias: `t AS x (a, b)`.
-fn apply_alias(scope: Scope, alias: Option<&ast::TableAlias>, function: Option<&str>) -> Result<Scope, PlanError> {
+fn apply_alias(
+    scope: Scope,
+    alias: Option<&ast::TableAlias>,
+    function: Option<&str>,
+) -> Result<Scope, PlanError> {
     let Some(alias) = alias else {
         return Ok(match function {
             Some(f) => scope.with_table(Some(f.to_string())),
@@ -1118,7 +1579,13 @@ fn apply_alias(scope: Scope, alias: Option<&ast::TableAlias>, function: Option<&
     };
     let table = normalize_ident(&alias.name);
     let mut scope = scope.with_table(Some(table.clone()));
-    let visible: Vec<usize> = scope.items.iter().enumerate().filter(|(_, i)| !i.hidden).map(|(i, _)| i).collect();
+    let visible: Vec<usize> = scope
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| !i.hidden)
+        .map(|(i, _)| i)
+        .collect();
     if alias.columns.len() > visible.len() {
         return Err(PlanError::Invalid(format!(
             "table \"{table}\" has {} columns available but {} columns specified",
@@ -1139,7 +1606,12 @@ fn apply_alias(scope: Scope, alias: Option<&ast::TableAlias>, function: Option<&
 /// Rewrites an expression bound against a grouped query's input to refer to the Reduce's
 /// output: group key expressions become key columns, aggregate placeholders become aggregate
 /// columns, and any other reference to an input column is an error.
-fn rewrite_grouped(e: HirScalarExpr, keys: &[HirScalarExpr], input_arity: usize, from_scope: &Scope) -> Result<HirScalarExpr, PlanError> {
+fn rewrite_grouped(
+    e: HirScalarExpr,
+    keys: &[HirScalarExpr],
+    input_arity: usize,
+    from_scope: &Scope,
+) -> Result<HirScalarExpr, PlanError> {
     if let Some(k) = keys.iter().position(|key| *key == e) {
         return Ok(HirScalarExpr::column(k));
     }
@@ -1187,11 +1659,18 @@ fn rewrite_grouped(e: HirScalarExpr, keys: &[HirScalarExpr], input_arity: usize,
 }
 
 /// Correlated references from a subquery into a grouped query must be to group keys.
-fn rewrite_grouped_relation(rel: &mut HirRelationExpr, keys: &[HirScalarExpr], input_arity: usize, from_scope: &Scope) -> Result<(), PlanError> {
+fn rewrite_grouped_relation(
+    rel: &mut HirRelationExpr,
+    keys: &[HirScalarExpr],
+    input_arity: usize,
+    from_scope: &Scope,
+) -> Result<(), PlanError> {
     let mut error = None;
     rel.visit_columns_mut(0, &mut |c, depth| {
         if c.level == depth + 1 {
-            let as_key = keys.iter().position(|k| *k == HirScalarExpr::column(c.column));
+            let as_key = keys
+                .iter()
+                .position(|k| *k == HirScalarExpr::column(c.column));
             match as_key {
                 Some(k) => c.column = k,
                 None if c.column >= input_arity => c.column = keys.len() + c.column - input_arity,

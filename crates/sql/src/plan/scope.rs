@@ -18,7 +18,13 @@ pub struct ScopeItem {
 
 impl ScopeItem {
     pub fn new(table: Option<String>, column: impl Into<String>, typ: ColumnType) -> ScopeItem {
-        ScopeItem { table, column: column.into(), typ, qualified_only: false, hidden: false }
+        ScopeItem {
+            table,
+            column: column.into(),
+            typ,
+            qualified_only: false,
+            hidden: false,
+        }
     }
 }
 

@@ -29,7 +29,12 @@ pub struct QueryPlan {
 }
 
 /// Plans a one-off SELECT.
-pub fn plan_select(catalog: &dyn SessionCatalog, query: &ast::Query, params: ParamTypes, values: Option<Vec<(Row, ScalarType)>>) -> Result<QueryPlan, PlanError> {
+pub fn plan_select(
+    catalog: &dyn SessionCatalog,
+    query: &ast::Query,
+    params: ParamTypes,
+    values: Option<Vec<(Row, ScalarType)>>,
+) -> Result<QueryPlan, PlanError> {
     let mut binder = Binder::new(catalog, QueryLifetime::OneShot).with_params(params, values);
     let planned = binder.plan_query(query)?;
     let expr = lower(planned.expr)?;
@@ -44,7 +49,11 @@ pub fn plan_select(catalog: &dyn SessionCatalog, query: &ast::Query, params: Par
 
 /// Plans the query of a view or subscription: ORDER BY without LIMIT is dropped, LIMIT and
 /// OFFSET become a TopK.
-pub fn plan_maintained_query(catalog: &dyn SessionCatalog, query: &ast::Query, lifetime: QueryLifetime) -> Result<(MirRelationExpr, RelationDesc, bool), PlanError> {
+pub fn plan_maintained_query(
+    catalog: &dyn SessionCatalog,
+    query: &ast::Query,
+    lifetime: QueryLifetime,
+) -> Result<(MirRelationExpr, RelationDesc, bool), PlanError> {
     let mut binder = Binder::new(catalog, lifetime);
     let planned = binder.plan_query(query)?;
     let desc = planned.desc.clone();
@@ -84,31 +93,61 @@ pub struct DeletePlan {
     pub param_types: Vec<ScalarType>,
 }
 
-fn writable_table(catalog: &dyn SessionCatalog, name: &ast::ObjectName) -> Result<CatalogRelation, PlanError> {
+fn writable_table(
+    catalog: &dyn SessionCatalog,
+    name: &ast::ObjectName,
+) -> Result<CatalogRelation, PlanError> {
     let parts = normalize_name(name)?;
-    let relation = catalog.resolve_relation(&parts).ok_or_else(|| PlanError::UnknownRelation(parts.join(".")))?;
+    let relation = catalog
+        .resolve_relation(&parts)
+        .ok_or_else(|| PlanError::UnknownRelation(parts.join(".")))?;
     match relation.kind {
         RelationKind::Table => Ok(relation),
-        RelationKind::MaterializedView => Err(PlanError::WrongObjectType(format!("cannot change materialized view \"{}\"", relation.name))),
-        RelationKind::View => Err(PlanError::WrongObjectType(format!("cannot change view \"{}\"", relation.name))),
-        RelationKind::Source => Err(PlanError::WrongObjectType(format!("cannot change source \"{}\"", relation.name))),
-        RelationKind::System => Err(PlanError::WrongObjectType(format!("cannot change system relation \"{}\"", relation.name))),
+        RelationKind::MaterializedView => Err(PlanError::WrongObjectType(format!(
+            "cannot change materialized view \"{}\"",
+            relation.name
+        ))),
+        RelationKind::View => Err(PlanError::WrongObjectType(format!(
+            "cannot change view \"{}\"",
+            relation.name
+        ))),
+        RelationKind::Source => Err(PlanError::WrongObjectType(format!(
+            "cannot change source \"{}\"",
+            relation.name
+        ))),
+        RelationKind::System => Err(PlanError::WrongObjectType(format!(
+            "cannot change system relation \"{}\"",
+            relation.name
+        ))),
     }
 }
 
 fn table_scope(relation: &CatalogRelation, alias: Option<&str>) -> Scope {
     let table = alias.unwrap_or(&relation.name).to_string();
-    Scope::new(relation.desc.iter().map(|(n, t)| ScopeItem::new(Some(table.clone()), n.clone(), t.clone())).collect())
+    Scope::new(
+        relation
+            .desc
+            .iter()
+            .map(|(n, t)| ScopeItem::new(Some(table.clone()), n.clone(), t.clone()))
+            .collect(),
+    )
 }
 
 /// Binds a column's DEFAULT expression (or NULL) as the column's type.
-fn default_expr(binder: &mut Binder, relation: &CatalogRelation, column: usize) -> Result<HirScalarExpr, PlanError> {
+fn default_expr(
+    binder: &mut Binder,
+    relation: &CatalogRelation,
+    column: usize,
+) -> Result<HirScalarExpr, PlanError> {
     let typ = relation.desc.typ.column_types[column].scalar_type.clone();
     match relation.defaults.get(column).and_then(|d| d.as_ref()) {
         Some(sql) => {
             let expr = parse_expr(sql)?;
             let empty = Scope::empty();
-            let ecx = ExprContext { allow_subqueries: false, ..ExprContext::new(&empty, "DEFAULT") };
+            let ecx = ExprContext {
+                allow_subqueries: false,
+                ..ExprContext::new(&empty, "DEFAULT")
+            };
             binder.bind_expr_as(&ecx, &expr, &typ, CastContext::Assignment)
         }
         None => Ok(HirScalarExpr::literal_null(typ)),
@@ -121,13 +160,22 @@ pub fn parse_expr(sql: &str) -> Result<Expr, PlanError> {
     let mut parser = sqlparser::parser::Parser::new(&dialect)
         .try_with_sql(sql)
         .map_err(|e| PlanError::Invalid(format!("invalid expression {sql:?}: {e}")))?;
-    parser.parse_expr().map_err(|e| PlanError::Invalid(format!("invalid expression {sql:?}: {e}")))
+    parser
+        .parse_expr()
+        .map_err(|e| PlanError::Invalid(format!("invalid expression {sql:?}: {e}")))
 }
 
-fn plan_returning(binder: &mut Binder, relation: &CatalogRelation, items: &Option<Vec<ast::SelectItem>>) -> Result<Option<(Vec<MirScalarExpr>, RelationDesc)>, PlanError> {
+fn plan_returning(
+    binder: &mut Binder,
+    relation: &CatalogRelation,
+    items: &Option<Vec<ast::SelectItem>>,
+) -> Result<Option<(Vec<MirScalarExpr>, RelationDesc)>, PlanError> {
     let Some(items) = items else { return Ok(None) };
     let scope = table_scope(relation, None);
-    let ecx = ExprContext { allow_subqueries: false, ..ExprContext::new(&scope, "RETURNING") };
+    let ecx = ExprContext {
+        allow_subqueries: false,
+        ..ExprContext::new(&scope, "RETURNING")
+    };
     let mut exprs = Vec::new();
     let mut desc = RelationDesc::empty();
     for item in items {
@@ -153,11 +201,21 @@ fn plan_returning(binder: &mut Binder, relation: &CatalogRelation, items: &Optio
     Ok(Some((exprs, desc)))
 }
 
-pub fn plan_insert(catalog: &dyn SessionCatalog, insert: &ast::Insert, params: ParamTypes, values: Option<Vec<(Row, ScalarType)>>) -> Result<InsertPlan, PlanError> {
+pub fn plan_insert(
+    catalog: &dyn SessionCatalog,
+    insert: &ast::Insert,
+    params: ParamTypes,
+    values: Option<Vec<(Row, ScalarType)>>,
+) -> Result<InsertPlan, PlanError> {
     if insert.on.is_some() {
         return Err(PlanError::unsupported("INSERT ... ON CONFLICT"));
     }
-    if insert.overwrite || insert.partitioned.is_some() || !insert.after_columns.is_empty() || insert.or.is_some() || insert.ignore {
+    if insert.overwrite
+        || insert.partitioned.is_some()
+        || !insert.after_columns.is_empty()
+        || insert.or.is_some()
+        || insert.ignore
+    {
         return Err(PlanError::unsupported("this INSERT form"));
     }
     let table_name = match &insert.table {
@@ -175,22 +233,32 @@ pub fn plan_insert(catalog: &dyn SessionCatalog, insert: &ast::Insert, params: P
         for c in &insert.columns {
             let name = normalize_name(c)?.last().cloned().unwrap_or_default();
             let index = relation.desc.column_index(&name).ok_or_else(|| {
-                PlanError::UnknownColumn(format!("{name}\" of relation \"{}", relation.name)).with_column_message(&name, &relation.name)
+                PlanError::UnknownColumn(format!("{name}\" of relation \"{}", relation.name))
+                    .with_column_message(&name, &relation.name)
             })?;
             if targets.contains(&index) {
-                return Err(PlanError::DuplicateColumn(format!("column \"{name}\" specified more than once")));
+                return Err(PlanError::DuplicateColumn(format!(
+                    "column \"{name}\" specified more than once"
+                )));
             }
             targets.push(index);
         }
         targets
     };
-    let target_types: Vec<ScalarType> = targets.iter().map(|i| relation.desc.typ.column_types[*i].scalar_type.clone()).collect();
+    let target_types: Vec<ScalarType> = targets
+        .iter()
+        .map(|i| relation.desc.typ.column_types[*i].scalar_type.clone())
+        .collect();
 
     // The source rows, one column per target, already of the target types.
     let source: HirRelationExpr = match &insert.source {
         None => HirRelationExpr::unit().map(vec![]),
         Some(query) => match query.body.as_ref() {
-            SetExpr::Values(v) if query.order_by.is_none() && query.limit_clause.is_none() && query.with.is_none() => {
+            SetExpr::Values(v)
+                if query.order_by.is_none()
+                    && query.limit_clause.is_none()
+                    && query.with.is_none() =>
+            {
                 let empty = Scope::empty();
                 let ecx = ExprContext::new(&empty, "VALUES");
                 let mut rows = Vec::with_capacity(v.rows.len());
@@ -198,13 +266,19 @@ pub fn plan_insert(catalog: &dyn SessionCatalog, insert: &ast::Insert, params: P
                 let width = v.rows.first().map(|r| r.content.len()).unwrap_or(0);
                 for row in &v.rows {
                     if row.content.len() > targets.len() {
-                        return Err(PlanError::Invalid("INSERT has more expressions than target columns".into()));
+                        return Err(PlanError::Invalid(
+                            "INSERT has more expressions than target columns".into(),
+                        ));
                     }
                     if row.content.len() < targets.len() && !insert.columns.is_empty() {
-                        return Err(PlanError::Invalid("INSERT has more target columns than expressions".into()));
+                        return Err(PlanError::Invalid(
+                            "INSERT has more target columns than expressions".into(),
+                        ));
                     }
                     if row.content.len() != width {
-                        return Err(PlanError::Invalid("VALUES lists must all be the same length".into()));
+                        return Err(PlanError::Invalid(
+                            "VALUES lists must all be the same length".into(),
+                        ));
                     }
                     let mut exprs = Vec::with_capacity(targets.len());
                     for (i, e) in row.content.iter().enumerate() {
@@ -213,7 +287,13 @@ pub fn plan_insert(catalog: &dyn SessionCatalog, insert: &ast::Insert, params: P
                             default_expr(&mut binder, &relation, targets[i])?
                         } else {
                             let t = binder.bind_expr(&ecx, e)?;
-                            coerce(t, &target_types[i], CastContext::Assignment, &mut binder.params).map_err(|err| assignment_error(err, &relation, targets[i]))?
+                            coerce(
+                                t,
+                                &target_types[i],
+                                CastContext::Assignment,
+                                &mut binder.params,
+                            )
+                            .map_err(|err| assignment_error(err, &relation, targets[i]))?
                         };
                         exprs.push(bound);
                     }
@@ -223,7 +303,10 @@ pub fn plan_insert(catalog: &dyn SessionCatalog, insert: &ast::Insert, params: P
                 if rows.is_empty() {
                     first
                 } else {
-                    HirRelationExpr::Union { base: Box::new(first), inputs: rows }
+                    HirRelationExpr::Union {
+                        base: Box::new(first),
+                        inputs: rows,
+                    }
                 }
             }
             _ => {
@@ -231,15 +314,27 @@ pub fn plan_insert(catalog: &dyn SessionCatalog, insert: &ast::Insert, params: P
                 let scope = planned.scope.clone();
                 let (rel, _) = planned.into_subquery();
                 if scope.len() > targets.len() {
-                    return Err(PlanError::Invalid("INSERT has more expressions than target columns".into()));
+                    return Err(PlanError::Invalid(
+                        "INSERT has more expressions than target columns".into(),
+                    ));
                 }
                 if scope.len() < targets.len() && !insert.columns.is_empty() {
-                    return Err(PlanError::Invalid("INSERT has more target columns than expressions".into()));
+                    return Err(PlanError::Invalid(
+                        "INSERT has more target columns than expressions".into(),
+                    ));
                 }
                 let mut casts = Vec::with_capacity(scope.len());
                 for (i, item) in scope.items.iter().enumerate() {
                     let t = Typed::new(HirScalarExpr::column(i), item.typ.clone());
-                    casts.push(coerce(t, &target_types[i], CastContext::Assignment, &mut binder.params).map_err(|err| assignment_error(err, &relation, targets[i]))?);
+                    casts.push(
+                        coerce(
+                            t,
+                            &target_types[i],
+                            CastContext::Assignment,
+                            &mut binder.params,
+                        )
+                        .map_err(|err| assignment_error(err, &relation, targets[i]))?,
+                    );
                 }
                 let n = scope.len();
                 rel.map(casts).project((n..2 * n).collect())
@@ -258,7 +353,9 @@ pub fn plan_insert(catalog: &dyn SessionCatalog, insert: &ast::Insert, params: P
             _ => fill.push(default_expr(&mut binder, &relation, column)?),
         }
     }
-    let rows = source.map(fill).project((provided..provided + arity).collect());
+    let rows = source
+        .map(fill)
+        .project((provided..provided + arity).collect());
     let returning = plan_returning(&mut binder, &relation, &insert.returning)?;
     Ok(InsertPlan {
         table: relation.id,
@@ -286,7 +383,12 @@ fn assignment_error(err: PlanError, relation: &CatalogRelation, column: usize) -
     }
 }
 
-pub fn plan_update(catalog: &dyn SessionCatalog, update: &ast::Update, params: ParamTypes, values: Option<Vec<(Row, ScalarType)>>) -> Result<UpdatePlan, PlanError> {
+pub fn plan_update(
+    catalog: &dyn SessionCatalog,
+    update: &ast::Update,
+    params: ParamTypes,
+    values: Option<Vec<(Row, ScalarType)>>,
+) -> Result<UpdatePlan, PlanError> {
     if update.from.is_some() {
         return Err(PlanError::unsupported("UPDATE ... FROM"));
     }
@@ -294,7 +396,10 @@ pub fn plan_update(catalog: &dyn SessionCatalog, update: &ast::Update, params: P
         return Err(PlanError::unsupported("UPDATE of a join"));
     }
     let (name, alias) = match &update.table.relation {
-        ast::TableFactor::Table { name, alias, .. } => (name.clone(), alias.as_ref().map(|a| normalize_ident(&a.name))),
+        ast::TableFactor::Table { name, alias, .. } => (
+            name.clone(),
+            alias.as_ref().map(|a| normalize_ident(&a.name)),
+        ),
         other => return Err(PlanError::unsupported(format!("UPDATE of {other}"))),
     };
     let relation = writable_table(catalog, &name)?;
@@ -307,15 +412,21 @@ pub fn plan_update(catalog: &dyn SessionCatalog, update: &ast::Update, params: P
         let ecx = ExprContext::new(&scope, "UPDATE");
         for a in &update.assignments {
             let column_name = match &a.target {
-                ast::AssignmentTarget::ColumnName(c) => normalize_name(c)?.last().cloned().unwrap_or_default(),
-                ast::AssignmentTarget::Tuple(_) => return Err(PlanError::unsupported("UPDATE with a tuple of columns")),
+                ast::AssignmentTarget::ColumnName(c) => {
+                    normalize_name(c)?.last().cloned().unwrap_or_default()
+                }
+                ast::AssignmentTarget::Tuple(_) => {
+                    return Err(PlanError::unsupported("UPDATE with a tuple of columns"))
+                }
             };
-            let index = relation
-                .desc
-                .column_index(&column_name)
-                .ok_or_else(|| PlanError::UnknownColumn(column_name.clone()).with_column_message(&column_name, &relation.name))?;
+            let index = relation.desc.column_index(&column_name).ok_or_else(|| {
+                PlanError::UnknownColumn(column_name.clone())
+                    .with_column_message(&column_name, &relation.name)
+            })?;
             if assigned.contains(&index) {
-                return Err(PlanError::Invalid(format!("multiple assignments to same column \"{column_name}\"")));
+                return Err(PlanError::Invalid(format!(
+                    "multiple assignments to same column \"{column_name}\""
+                )));
             }
             assigned.push(index);
             let typ = relation.desc.typ.column_types[index].scalar_type.clone();
@@ -324,11 +435,15 @@ pub fn plan_update(catalog: &dyn SessionCatalog, update: &ast::Update, params: P
                 default_expr(&mut binder, &relation, index)?
             } else {
                 let t = binder.bind_expr(&ecx, &a.value)?;
-                coerce(t, &typ, CastContext::Assignment, &mut binder.params).map_err(|err| assignment_error(err, &relation, index))?
+                coerce(t, &typ, CastContext::Assignment, &mut binder.params)
+                    .map_err(|err| assignment_error(err, &relation, index))?
             };
         }
     }
-    let mut rel = HirRelationExpr::Get { id: evert_expr::Id::Global(relation.id), typ: relation.desc.typ.clone() };
+    let mut rel = HirRelationExpr::Get {
+        id: evert_expr::Id::Global(relation.id),
+        typ: relation.desc.typ.clone(),
+    };
     if let Some(selection) = &update.selection {
         let ecx = ExprContext::new(&scope, "WHERE");
         let pred = binder.bind_bool(&ecx, selection, "WHERE")?;
@@ -338,10 +453,21 @@ pub fn plan_update(catalog: &dyn SessionCatalog, update: &ast::Update, params: P
     projection.extend(arity..2 * arity);
     let changes = rel.map(new_values).project(projection);
     let returning = plan_returning(&mut binder, &relation, &update.returning)?;
-    Ok(UpdatePlan { table: relation.id, table_name: relation.name.clone(), changes: lower(changes)?, returning, param_types: binder.param_types(0) })
+    Ok(UpdatePlan {
+        table: relation.id,
+        table_name: relation.name.clone(),
+        changes: lower(changes)?,
+        returning,
+        param_types: binder.param_types(0),
+    })
 }
 
-pub fn plan_delete(catalog: &dyn SessionCatalog, delete: &ast::Delete, params: ParamTypes, values: Option<Vec<(Row, ScalarType)>>) -> Result<DeletePlan, PlanError> {
+pub fn plan_delete(
+    catalog: &dyn SessionCatalog,
+    delete: &ast::Delete,
+    params: ParamTypes,
+    values: Option<Vec<(Row, ScalarType)>>,
+) -> Result<DeletePlan, PlanError> {
     if delete.using.is_some() {
         return Err(PlanError::unsupported("DELETE ... USING"));
     }
@@ -355,20 +481,32 @@ pub fn plan_delete(catalog: &dyn SessionCatalog, delete: &ast::Delete, params: P
         return Err(PlanError::unsupported("DELETE from several tables"));
     }
     let (name, alias) = match &from[0].relation {
-        ast::TableFactor::Table { name, alias, .. } => (name.clone(), alias.as_ref().map(|a| normalize_ident(&a.name))),
+        ast::TableFactor::Table { name, alias, .. } => (
+            name.clone(),
+            alias.as_ref().map(|a| normalize_ident(&a.name)),
+        ),
         other => return Err(PlanError::unsupported(format!("DELETE from {other}"))),
     };
     let relation = writable_table(catalog, &name)?;
     let mut binder = Binder::new(catalog, QueryLifetime::OneShot).with_params(params, values);
     let scope = table_scope(&relation, alias.as_deref());
-    let mut rel = HirRelationExpr::Get { id: evert_expr::Id::Global(relation.id), typ: relation.desc.typ.clone() };
+    let mut rel = HirRelationExpr::Get {
+        id: evert_expr::Id::Global(relation.id),
+        typ: relation.desc.typ.clone(),
+    };
     if let Some(selection) = &delete.selection {
         let ecx = ExprContext::new(&scope, "WHERE");
         let pred = binder.bind_bool(&ecx, selection, "WHERE")?;
         rel = rel.filter(vec![pred]);
     }
     let returning = plan_returning(&mut binder, &relation, &delete.returning)?;
-    Ok(DeletePlan { table: relation.id, table_name: relation.name.clone(), selection: lower(rel)?, returning, param_types: binder.param_types(0) })
+    Ok(DeletePlan {
+        table: relation.id,
+        table_name: relation.name.clone(),
+        selection: lower(rel)?,
+        returning,
+        param_types: binder.param_types(0),
+    })
 }
 
 #[derive(Clone, Debug)]
@@ -387,15 +525,24 @@ pub struct CreateTablePlan {
     pub retain_history: Option<String>,
 }
 
-pub fn plan_create_table(catalog: &dyn SessionCatalog, create: &ast::CreateTable) -> Result<CreateTablePlan, PlanError> {
+pub fn plan_create_table(
+    catalog: &dyn SessionCatalog,
+    create: &ast::CreateTable,
+) -> Result<CreateTablePlan, PlanError> {
     if create.query.is_some() {
         return Err(PlanError::unsupported("CREATE TABLE ... AS"));
     }
     if create.temporary {
         return Err(PlanError::unsupported("temporary tables"));
     }
-    if create.like.is_some() || create.clone.is_some() || create.inherits.is_some() || create.partition_of.is_some() {
-        return Err(PlanError::unsupported("CREATE TABLE LIKE/INHERITS/PARTITION OF"));
+    if create.like.is_some()
+        || create.clone.is_some()
+        || create.inherits.is_some()
+        || create.partition_of.is_some()
+    {
+        return Err(PlanError::unsupported(
+            "CREATE TABLE LIKE/INHERITS/PARTITION OF",
+        ));
     }
     let name = normalize_name(&create.name)?;
     let mut desc = RelationDesc::empty();
@@ -407,7 +554,9 @@ pub fn plan_create_table(catalog: &dyn SessionCatalog, create: &ast::CreateTable
     for (index, column) in create.columns.iter().enumerate() {
         let column_name = normalize_ident(&column.name);
         if desc.column_index(&column_name).is_some() {
-            return Err(PlanError::DuplicateColumn(format!("column \"{column_name}\" specified more than once")));
+            return Err(PlanError::DuplicateColumn(format!(
+                "column \"{column_name}\" specified more than once"
+            )));
         }
         let typ = scalar_type_from_sql(&column.data_type)?;
         let mut nullable = true;
@@ -419,23 +568,35 @@ pub fn plan_create_table(catalog: &dyn SessionCatalog, create: &ast::CreateTable
                 ast::ColumnOption::Default(e) => {
                     // Check the default now: it must be an expression of the column's type.
                     let empty = Scope::empty();
-                    let ecx = ExprContext { allow_subqueries: false, ..ExprContext::new(&empty, "DEFAULT") };
-                    binder.bind_expr_as(&ecx, e, &typ, CastContext::Assignment).map_err(|err| match err {
-                        PlanError::UnknownColumn(_) => PlanError::Invalid("cannot use column reference in DEFAULT expression".into()),
-                        other => other,
-                    })?;
+                    let ecx = ExprContext {
+                        allow_subqueries: false,
+                        ..ExprContext::new(&empty, "DEFAULT")
+                    };
+                    binder
+                        .bind_expr_as(&ecx, e, &typ, CastContext::Assignment)
+                        .map_err(|err| match err {
+                            PlanError::UnknownColumn(_) => PlanError::Invalid(
+                                "cannot use column reference in DEFAULT expression".into(),
+                            ),
+                            other => other,
+                        })?;
                     default = Some(e.to_string());
                 }
                 ast::ColumnOption::PrimaryKey(_) => {
                     if primary_key.is_some() {
-                        return Err(PlanError::Invalid(format!("multiple primary keys for table \"{}\" are not allowed", name.join("."))));
+                        return Err(PlanError::Invalid(format!(
+                            "multiple primary keys for table \"{}\" are not allowed",
+                            name.join(".")
+                        )));
                     }
                     primary_key = Some(vec![index]);
                     nullable = false;
                 }
                 ast::ColumnOption::Unique(_) => unique.push(vec![index]),
                 ast::ColumnOption::Check(c) => checks.push(c.expr.to_string()),
-                ast::ColumnOption::ForeignKey(_) => return Err(PlanError::unsupported("FOREIGN KEY constraints")),
+                ast::ColumnOption::ForeignKey(_) => {
+                    return Err(PlanError::unsupported("FOREIGN KEY constraints"))
+                }
                 ast::ColumnOption::Comment(_) => {}
                 other => return Err(PlanError::unsupported(format!("column option {other}"))),
             }
@@ -447,50 +608,92 @@ pub fn plan_create_table(catalog: &dyn SessionCatalog, create: &ast::CreateTable
         match &c.column.expr {
             Expr::Identifier(i) => {
                 let n = normalize_ident(i);
-                desc.column_index(&n).ok_or_else(|| PlanError::UnknownColumn(format!("{n}")))
+                desc.column_index(&n)
+                    .ok_or_else(|| PlanError::UnknownColumn(format!("{n}")))
             }
-            other => Err(PlanError::unsupported(format!("constraint on expression {other}"))),
+            other => Err(PlanError::unsupported(format!(
+                "constraint on expression {other}"
+            ))),
         }
     };
     for constraint in &create.constraints {
         match constraint {
             ast::TableConstraint::PrimaryKey(pk) => {
                 if primary_key.is_some() {
-                    return Err(PlanError::Invalid(format!("multiple primary keys for table \"{}\" are not allowed", name.join("."))));
+                    return Err(PlanError::Invalid(format!(
+                        "multiple primary keys for table \"{}\" are not allowed",
+                        name.join(".")
+                    )));
                 }
-                let cols = pk.columns.iter().map(|c| column_index(&desc, c)).collect::<Result<Vec<_>, _>>()?;
+                let cols = pk
+                    .columns
+                    .iter()
+                    .map(|c| column_index(&desc, c))
+                    .collect::<Result<Vec<_>, _>>()?;
                 for c in &cols {
                     desc.typ.column_types[*c].nullable = false;
                 }
                 primary_key = Some(cols);
             }
             ast::TableConstraint::Unique(u) => {
-                unique.push(u.columns.iter().map(|c| column_index(&desc, c)).collect::<Result<Vec<_>, _>>()?);
+                unique.push(
+                    u.columns
+                        .iter()
+                        .map(|c| column_index(&desc, c))
+                        .collect::<Result<Vec<_>, _>>()?,
+                );
             }
             ast::TableConstraint::Check(c) => checks.push(c.expr.to_string()),
-            ast::TableConstraint::ForeignKey(_) => return Err(PlanError::unsupported("FOREIGN KEY constraints")),
+            ast::TableConstraint::ForeignKey(_) => {
+                return Err(PlanError::unsupported("FOREIGN KEY constraints"))
+            }
             other => return Err(PlanError::unsupported(format!("table constraint {other}"))),
         }
     }
     // CHECK constraints must be boolean expressions over the columns.
-    let scope = Scope::new(desc.iter().map(|(n, t)| ScopeItem::new(None, n.clone(), t.clone())).collect());
+    let scope = Scope::new(
+        desc.iter()
+            .map(|(n, t)| ScopeItem::new(None, n.clone(), t.clone()))
+            .collect(),
+    );
     for check in &checks {
         let e = parse_expr(check)?;
-        let ecx = ExprContext { allow_subqueries: false, ..ExprContext::new(&scope, "CHECK") };
+        let ecx = ExprContext {
+            allow_subqueries: false,
+            ..ExprContext::new(&scope, "CHECK")
+        };
         binder.bind_bool(&ecx, &e, "CHECK")?;
     }
     let mut retain_history = None;
     if let ast::CreateTableOptions::With(options) = &create.table_options {
         for option in options {
             match option {
-                ast::SqlOption::KeyValue { key, value } if key.to_string().to_lowercase().replace(' ', "_") == "retain_history" => {
-                    retain_history = Some(value.to_string().trim_matches('\'').trim_start_matches("FOR ").trim_matches('\'').to_string());
+                ast::SqlOption::KeyValue { key, value }
+                    if key.to_string().to_lowercase().replace(' ', "_") == "retain_history" =>
+                {
+                    retain_history = Some(
+                        value
+                            .to_string()
+                            .trim_matches('\'')
+                            .trim_start_matches("FOR ")
+                            .trim_matches('\'')
+                            .to_string(),
+                    );
                 }
                 other => return Err(PlanError::unsupported(format!("table option {other}"))),
             }
         }
     }
-    Ok(CreateTablePlan { name, desc, defaults, if_not_exists: create.if_not_exists, primary_key, unique, checks, retain_history })
+    Ok(CreateTablePlan {
+        name,
+        desc,
+        defaults,
+        if_not_exists: create.if_not_exists,
+        primary_key,
+        unique,
+        checks,
+        retain_history,
+    })
 }
 
 #[derive(Clone, Debug)]
@@ -504,7 +707,10 @@ pub struct CreateIndexPlan {
     pub if_not_exists: bool,
 }
 
-pub fn plan_create_index(catalog: &dyn SessionCatalog, create: &ast::CreateIndex) -> Result<CreateIndexPlan, PlanError> {
+pub fn plan_create_index(
+    catalog: &dyn SessionCatalog,
+    create: &ast::CreateIndex,
+) -> Result<CreateIndexPlan, PlanError> {
     if create.unique {
         return Err(PlanError::unsupported("CREATE UNIQUE INDEX"));
     }
@@ -515,13 +721,21 @@ pub fn plan_create_index(catalog: &dyn SessionCatalog, create: &ast::CreateIndex
         return Err(PlanError::unsupported("INCLUDE columns"));
     }
     let parts = normalize_name(&create.table_name)?;
-    let relation = catalog.resolve_relation(&parts).ok_or_else(|| PlanError::UnknownRelation(parts.join(".")))?;
+    let relation = catalog
+        .resolve_relation(&parts)
+        .ok_or_else(|| PlanError::UnknownRelation(parts.join(".")))?;
     if relation.kind == RelationKind::System {
-        return Err(PlanError::WrongObjectType(format!("cannot create an index on system relation \"{}\"", relation.name)));
+        return Err(PlanError::WrongObjectType(format!(
+            "cannot create an index on system relation \"{}\"",
+            relation.name
+        )));
     }
     let scope = table_scope(&relation, None);
     let mut binder = Binder::new(catalog, QueryLifetime::Maintained);
-    let ecx = ExprContext { allow_subqueries: false, ..ExprContext::new(&scope, "index expression") };
+    let ecx = ExprContext {
+        allow_subqueries: false,
+        ..ExprContext::new(&scope, "index expression")
+    };
     let mut keys = Vec::new();
     let mut key_text = Vec::new();
     for c in &create.columns {
@@ -530,17 +744,30 @@ pub fn plan_create_index(catalog: &dyn SessionCatalog, create: &ast::CreateIndex
         key_text.push(c.column.expr.to_string());
     }
     if keys.is_empty() {
-        return Err(PlanError::Invalid("an index needs at least one key expression".into()));
+        return Err(PlanError::Invalid(
+            "an index needs at least one key expression".into(),
+        ));
     }
     let name = match &create.name {
         Some(n) => Some(normalize_name(n)?.last().cloned().unwrap_or_default()),
         None => None,
     };
-    Ok(CreateIndexPlan { name, on: relation.id, on_name: relation.name.clone(), keys, key_text, if_not_exists: create.if_not_exists })
+    Ok(CreateIndexPlan {
+        name,
+        on: relation.id,
+        on_name: relation.name.clone(),
+        keys,
+        key_text,
+        if_not_exists: create.if_not_exists,
+    })
 }
 
 /// Describes a statement for the extended protocol: its parameter types and result shape.
-pub fn describe_query(catalog: &dyn SessionCatalog, query: &ast::Query, params: ParamTypes) -> Result<(RelationDesc, Vec<ScalarType>), PlanError> {
+pub fn describe_query(
+    catalog: &dyn SessionCatalog,
+    query: &ast::Query,
+    params: ParamTypes,
+) -> Result<(RelationDesc, Vec<ScalarType>), PlanError> {
     let mut binder = Binder::new(catalog, QueryLifetime::OneShot).with_params(params, None);
     let planned = binder.plan_query(query)?;
     Ok((planned.desc, binder.param_types(0)))
@@ -551,12 +778,16 @@ pub fn describe_query(catalog: &dyn SessionCatalog, query: &ast::Query, params: 
 pub fn assignment_casts(desc: &RelationDesc) -> Vec<MirScalarExpr> {
     desc.iter()
         .enumerate()
-        .map(|(i, (_, t))| MirScalarExpr::Column(i).call_unary(UnaryFunc::CastAssign(t.scalar_type.clone())))
+        .map(|(i, (_, t))| {
+            MirScalarExpr::Column(i).call_unary(UnaryFunc::CastAssign(t.scalar_type.clone()))
+        })
         .collect()
 }
 
 impl PlanError {
     fn with_column_message(self, column: &str, relation: &str) -> PlanError {
-        PlanError::UnknownColumnMessage(format!("column \"{column}\" of relation \"{relation}\" does not exist"))
+        PlanError::UnknownColumnMessage(format!(
+            "column \"{column}\" of relation \"{relation}\" does not exist"
+        ))
     }
 }

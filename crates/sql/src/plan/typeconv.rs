@@ -64,9 +64,13 @@ pub fn can_cast(from: &ScalarType, to: &ScalarType, context: CastContext) -> boo
         return true;
     }
     let implicit = match (from, to) {
-        (a, b) if numeric_rank(a).is_some() && numeric_rank(b).is_some() => numeric_rank(a) < numeric_rank(b),
+        (a, b) if numeric_rank(a).is_some() && numeric_rank(b).is_some() => {
+            numeric_rank(a) < numeric_rank(b)
+        }
         (a, b) if a.is_string_family() && b.is_string_family() => true,
-        (a, b) if datetime_rank(a).is_some() && datetime_rank(b).is_some() => datetime_rank(a) < datetime_rank(b),
+        (a, b) if datetime_rank(a).is_some() && datetime_rank(b).is_some() => {
+            datetime_rank(a) < datetime_rank(b)
+        }
         (S::Time, S::Interval) => true,
         _ => false,
     };
@@ -76,7 +80,13 @@ pub fn can_cast(from: &ScalarType, to: &ScalarType, context: CastContext) -> boo
             implicit
                 || (numeric_rank(from).is_some() && numeric_rank(to).is_some())
                 || to.is_string_family()
-                || matches!((from, to), (S::TimestampTz | S::Timestamp, S::Date | S::Time | S::Timestamp | S::TimestampTz))
+                || matches!(
+                    (from, to),
+                    (
+                        S::TimestampTz | S::Timestamp,
+                        S::Date | S::Time | S::Timestamp | S::TimestampTz
+                    )
+                )
                 || matches!((from, to), (S::Array(a), S::Array(b)) if can_cast(a, b, CastContext::Assignment))
         }
         CastContext::Explicit => cast_exists(from, to),
@@ -84,7 +94,12 @@ pub fn can_cast(from: &ScalarType, to: &ScalarType, context: CastContext) -> boo
 }
 
 /// Converts `e` to `to`, folding literals and typing parameters at plan time.
-pub fn coerce(e: Typed, to: &ScalarType, context: CastContext, params: &mut ParamTypes) -> Result<HirScalarExpr, PlanError> {
+pub fn coerce(
+    e: Typed,
+    to: &ScalarType,
+    context: CastContext,
+    params: &mut ParamTypes,
+) -> Result<HirScalarExpr, PlanError> {
     let from = e.typ.scalar_type.clone();
     if from == *to {
         return Ok(e.expr);
@@ -100,16 +115,31 @@ pub fn coerce(e: Typed, to: &ScalarType, context: CastContext, params: &mut Para
         if let HirScalarExpr::Literal(row, _) = &e.expr {
             let datum = row.unpack_first();
             if datum.is_null() {
-                return Ok(HirScalarExpr::Literal(Row::of(Datum::Null), ColumnType::new(to.clone(), true)));
+                return Ok(HirScalarExpr::Literal(
+                    Row::of(Datum::Null),
+                    ColumnType::new(to.clone(), true),
+                ));
             }
             let arena = RowArena::new();
-            let value = evert_expr::scalar::cast::cast(datum, to, context == CastContext::Assignment, &arena)?;
-            return Ok(HirScalarExpr::Literal(Row::of(value), ColumnType::new(to.clone(), false)));
+            let value = evert_expr::scalar::cast::cast(
+                datum,
+                to,
+                context == CastContext::Assignment,
+                &arena,
+            )?;
+            return Ok(HirScalarExpr::Literal(
+                Row::of(value),
+                ColumnType::new(to.clone(), false),
+            ));
         }
     }
     if !can_cast(&from, to, context) {
         return Err(match context {
-            CastContext::Explicit => PlanError::CannotCoerce(format!("cannot cast type {} to {}", from.pg_name(), to.pg_name())),
+            CastContext::Explicit => PlanError::CannotCoerce(format!(
+                "cannot cast type {} to {}",
+                from.pg_name(),
+                to.pg_name()
+            )),
             _ => PlanError::DatatypeMismatch(format!(
                 "cannot convert type {} to {} implicitly",
                 from.pg_name(),
@@ -117,16 +147,33 @@ pub fn coerce(e: Typed, to: &ScalarType, context: CastContext, params: &mut Para
             )),
         });
     }
-    if from.base_eq(to) && !matches!(to, ScalarType::Numeric { precision: Some(_), .. } | ScalarType::VarChar { max_length: Some(_) } | ScalarType::Char { .. }) {
+    if from.base_eq(to)
+        && !matches!(
+            to,
+            ScalarType::Numeric {
+                precision: Some(_),
+                ..
+            } | ScalarType::VarChar {
+                max_length: Some(_)
+            } | ScalarType::Char { .. }
+        )
+    {
         // Only the constraint differs and the target has none to enforce.
         return Ok(e.expr);
     }
-    let func = if context == CastContext::Assignment { UnaryFunc::CastAssign(to.clone()) } else { UnaryFunc::Cast(to.clone()) };
+    let func = if context == CastContext::Assignment {
+        UnaryFunc::CastAssign(to.clone())
+    } else {
+        UnaryFunc::Cast(to.clone())
+    };
     Ok(e.expr.call_unary(func))
 }
 
 /// The type several expressions are unified to (PostgreSQL's UNION/CASE resolution).
-pub fn common_type<'a>(types: impl IntoIterator<Item = &'a ScalarType>, what: &str) -> Result<ScalarType, PlanError> {
+pub fn common_type<'a>(
+    types: impl IntoIterator<Item = &'a ScalarType>,
+    what: &str,
+) -> Result<ScalarType, PlanError> {
     let all: Vec<&ScalarType> = types.into_iter().collect();
     let best = common_base_type(&all, what)?;
     // PostgreSQL keeps a type modifier (numeric(6,2), varchar(3)) only when every input has
@@ -144,13 +191,20 @@ pub fn common_type<'a>(types: impl IntoIterator<Item = &'a ScalarType>, what: &s
 /// integer stays numeric(6,2)), so that every branch gives its values the same scale: set
 /// operations match rows by their bytes, and 3 and 3.00 must be the same row, as they are in
 /// PostgreSQL (which compares them by value).
-pub fn common_type_for_set_operation<'a>(types: impl IntoIterator<Item = &'a ScalarType>, what: &str) -> Result<ScalarType, PlanError> {
+pub fn common_type_for_set_operation<'a>(
+    types: impl IntoIterator<Item = &'a ScalarType>,
+    what: &str,
+) -> Result<ScalarType, PlanError> {
     let all: Vec<&ScalarType> = types.into_iter().collect();
     common_base_type(&all, what)
 }
 
 fn common_base_type(all: &[&ScalarType], what: &str) -> Result<ScalarType, PlanError> {
-    let known: Vec<&ScalarType> = all.iter().copied().filter(|t| **t != ScalarType::Unknown).collect();
+    let known: Vec<&ScalarType> = all
+        .iter()
+        .copied()
+        .filter(|t| **t != ScalarType::Unknown)
+        .collect();
     let Some(first) = known.first() else {
         return Ok(ScalarType::String);
     };
@@ -163,7 +217,12 @@ fn common_base_type(all: &[&ScalarType], what: &str) -> Result<ScalarType, PlanE
             best = best.unconstrained();
             continue;
         }
-        best = match (numeric_rank(&best), numeric_rank(t), datetime_rank(&best), datetime_rank(t)) {
+        best = match (
+            numeric_rank(&best),
+            numeric_rank(t),
+            datetime_rank(&best),
+            datetime_rank(t),
+        ) {
             (Some(a), Some(b), _, _) => {
                 if b > a {
                     (*t).clone()
