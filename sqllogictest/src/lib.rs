@@ -28,7 +28,11 @@ pub struct TempDir(pub PathBuf);
 impl TempDir {
     pub fn new(prefix: &str) -> TempDir {
         let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("{prefix}-{}-{n}-{}", std::process::id(), evert_nanos()));
+        let path = std::env::temp_dir().join(format!(
+            "{prefix}-{}-{n}-{}",
+            std::process::id(),
+            evert_nanos()
+        ));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("create temp dir");
         TempDir(path)
@@ -36,7 +40,10 @@ impl TempDir {
 }
 
 fn evert_nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }
 
 impl Drop for TempDir {
@@ -61,7 +68,10 @@ impl TestServer {
         let handle = evert_server::start(evert_server::ServerConfig::for_tests(dir.0.join("data")))
             .await
             .expect("evert starts");
-        TestServer { handle: Some(handle), dir }
+        TestServer {
+            handle: Some(handle),
+            dir,
+        }
     }
 
     /// Stops the server and keeps its data directory for a restart.
@@ -91,8 +101,11 @@ impl TestServer {
 
 /// Connects a `tokio-postgres` client to a local server.
 pub async fn connect(port: u16) -> Client {
-    let config = format!("host=127.0.0.1 port={port} user=evert dbname=materialize connect_timeout=10");
-    let (client, connection) = tokio_postgres::connect(&config, NoTls).await.expect("connect to evert");
+    let config =
+        format!("host=127.0.0.1 port={port} user=evert dbname=materialize connect_timeout=10");
+    let (client, connection) = tokio_postgres::connect(&config, NoTls)
+        .await
+        .expect("connect to evert");
     tokio::spawn(async move {
         let _ = connection.await;
     });
@@ -117,8 +130,14 @@ impl std::error::Error for DbError {}
 impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> Self {
         match e.as_db_error() {
-            Some(db) => DbError { message: db.message().to_string(), sqlstate: Some(db.code().code().to_string()) },
-            None => DbError { message: e.to_string(), sqlstate: None },
+            Some(db) => DbError {
+                message: db.message().to_string(),
+                sqlstate: Some(db.code().code().to_string()),
+            },
+            None => DbError {
+                message: e.to_string(),
+                sqlstate: None,
+            },
         }
     }
 }
@@ -130,7 +149,10 @@ pub struct EvertDb {
 }
 
 /// Runs a statement with the simple query protocol and returns its output as text.
-pub async fn run_simple(client: &Client, sql: &str) -> Result<DBOutput<DefaultColumnType>, DbError> {
+pub async fn run_simple(
+    client: &Client,
+    sql: &str,
+) -> Result<DBOutput<DefaultColumnType>, DbError> {
     let messages = client.simple_query(sql).await?;
     let mut rows = Vec::new();
     let mut columns = None;
@@ -154,7 +176,10 @@ pub async fn run_simple(client: &Client, sql: &str) -> Result<DBOutput<DefaultCo
         }
     }
     match columns {
-        Some(n) => Ok(DBOutput::Rows { types: vec![DefaultColumnType::Any; n], rows }),
+        Some(n) => Ok(DBOutput::Rows {
+            types: vec![DefaultColumnType::Any; n],
+            rows,
+        }),
         None => Ok(DBOutput::StatementComplete(count)),
     }
 }
@@ -188,10 +213,16 @@ pub async fn run_file(path: &Path) -> Result<(), String> {
     let server = TestServer::start().await;
     let port = server.port();
     let mut runner = sqllogictest::Runner::new(move || async move {
-        Ok::<_, DbError>(EvertDb { client: connect(port).await, engine: "evert" })
+        Ok::<_, DbError>(EvertDb {
+            client: connect(port).await,
+            engine: "evert",
+        })
     });
     runner.add_label("evert");
-    let result = runner.run_file_async(path).await.map_err(|e| e.display(true).to_string());
+    let result = runner
+        .run_file_async(path)
+        .await
+        .map_err(|e| e.display(true).to_string());
     server.stop().await;
     result
 }
@@ -201,11 +232,20 @@ pub async fn rewrite_file(path: &Path) -> Result<(), String> {
     let server = TestServer::start().await;
     let port = server.port();
     let mut runner = sqllogictest::Runner::new(move || async move {
-        Ok::<_, DbError>(EvertDb { client: connect(port).await, engine: "evert" })
+        Ok::<_, DbError>(EvertDb {
+            client: connect(port).await,
+            engine: "evert",
+        })
     });
     runner.add_label("evert");
     let result = runner
-        .update_test_file(path, " ", sqllogictest::default_validator, sqllogictest::default_normalizer, sqllogictest::default_column_validator)
+        .update_test_file(
+            path,
+            " ",
+            sqllogictest::default_validator,
+            sqllogictest::default_normalizer,
+            sqllogictest::default_column_validator,
+        )
         .await
         .map_err(|e| e.to_string());
     server.stop().await;

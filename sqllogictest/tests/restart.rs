@@ -1,7 +1,7 @@
 //! Restart: after a stop and start on the same data directory, every table, view, index
 //! and materialized view is back with the same contents, and keeps being maintained.
 
-use evert_sqllogictest::{run_simple, TestServer, TempDir};
+use evert_sqllogictest::{run_simple, TempDir, TestServer};
 use sqllogictest::DBOutput;
 
 async fn rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
@@ -45,7 +45,13 @@ async fn everything_survives_a_restart() {
     for q in QUERIES {
         before.push(rows(&client, q).await);
     }
-    assert_eq!(before[1], vec![vec!["a".to_string(), "1".into(), "1.50".into()], vec!["b".into(), "2".into(), "8.50".into()]]);
+    assert_eq!(
+        before[1],
+        vec![
+            vec!["a".to_string(), "1".into(), "1.50".into()],
+            vec!["b".into(), "2".into(), "8.50".into()]
+        ]
+    );
     drop(client);
     let dir = server.stop_keep().await;
 
@@ -55,16 +61,30 @@ async fn everything_survives_a_restart() {
         assert_eq!(&rows(&client, q).await, expected, "{q} after restart");
     }
     let indexes = rows(&client, "SHOW INDEXES").await;
-    assert_eq!(indexes, vec![vec!["t_v".to_string(), "t".into(), "{v}".into()]]);
+    assert_eq!(
+        indexes,
+        vec![vec!["t_v".to_string(), "t".into(), "{v}".into()]]
+    );
     // Views are still maintained after the restart.
-    client.batch_execute("INSERT INTO t (k, v) VALUES (4, 'a'); INSERT INTO u VALUES (4, 'four');").await.unwrap();
-    assert_eq!(rows(&client, "SELECT * FROM totals").await[0], vec!["a".to_string(), "2".into(), "3.00".into()]);
-    assert!(rows(&client, "SELECT * FROM joined").await.contains(&vec!["4".to_string(), "four".into()]));
+    client
+        .batch_execute("INSERT INTO t (k, v) VALUES (4, 'a'); INSERT INTO u VALUES (4, 'four');")
+        .await
+        .unwrap();
+    assert_eq!(
+        rows(&client, "SELECT * FROM totals").await[0],
+        vec!["a".to_string(), "2".into(), "3.00".into()]
+    );
+    assert!(rows(&client, "SELECT * FROM joined")
+        .await
+        .contains(&vec!["4".to_string(), "four".into()]));
     // And a second restart sees the writes made after the first.
     drop(client);
     let dir = server.stop_keep().await;
     let server = TestServer::start_in(dir).await;
     let client = server.connect().await;
-    assert_eq!(rows(&client, "SELECT count(*) FROM t").await, vec![vec!["4".to_string()]]);
+    assert_eq!(
+        rows(&client, "SELECT count(*) FROM t").await,
+        vec![vec!["4".to_string()]]
+    );
     server.stop().await;
 }

@@ -6,7 +6,11 @@ use std::path::Path;
 async fn slt_files() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("test");
     let files = evert_sqllogictest::slt_files(&dir);
-    assert!(!files.is_empty(), "no .slt files found in {}", dir.display());
+    assert!(
+        !files.is_empty(),
+        "no .slt files found in {}",
+        dir.display()
+    );
     let only = std::env::var("SLT_FILTER").ok();
     let mut failures = Vec::new();
     for file in &files {

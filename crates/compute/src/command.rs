@@ -16,7 +16,10 @@ pub enum ComputeCommand {
     CreateInput { id: GlobalId, arity: usize },
     /// Appends updates at their timestamps, then advances every input to `advance_to`.
     /// Each worker inserts its share of the rows; the arrangement redistributes them.
-    Append { batches: Arc<Vec<InputBatch>>, advance_to: Timestamp },
+    Append {
+        batches: Arc<Vec<InputBatch>>,
+        advance_to: Timestamp,
+    },
     /// Advances every input to `to` without data (the clock ticking).
     AdvanceInputs { to: Timestamp },
     /// Builds a dataflow.
@@ -28,9 +31,14 @@ pub enum ComputeCommand {
     /// Abandons a peek (the client went away).
     CancelPeek { uuid: u64 },
     /// Lets arrangements forget history before each frontier.
-    AllowCompaction { frontiers: Vec<(GlobalId, Timestamp)> },
+    AllowCompaction {
+        frontiers: Vec<(GlobalId, Timestamp)>,
+    },
     /// Reports each collection's upper frontier (the first time not yet complete).
-    ReportFrontiers { ids: Vec<GlobalId>, response: mpsc::UnboundedSender<(usize, Vec<(GlobalId, Option<Timestamp>)>)> },
+    ReportFrontiers {
+        ids: Vec<GlobalId>,
+        response: mpsc::UnboundedSender<(usize, Vec<(GlobalId, Option<Timestamp>)>)>,
+    },
 }
 
 /// Updates to one table.
@@ -52,7 +60,10 @@ pub struct DataflowDescription {
 pub enum DataflowExport {
     /// Arrange the result by `key` and publish the arrangement as an index of `on`.
     /// `key` of `None` arranges by the whole row (a materialized view's own arrangement).
-    Index { on: GlobalId, key: Option<Vec<MirScalarExpr>> },
+    Index {
+        on: GlobalId,
+        key: Option<Vec<MirScalarExpr>>,
+    },
     /// Stream the result's changes to a subscriber.
     Subscribe(SubscribeSink),
 }
@@ -72,7 +83,10 @@ pub struct SubscribeSink {
 #[derive(Debug)]
 pub enum SubscribeEvent {
     /// Consolidated changes, sorted by time, all at times before `upper`.
-    Batch { updates: Vec<(Row, Timestamp, Diff)>, upper: Option<Timestamp> },
+    Batch {
+        updates: Vec<(Row, Timestamp, Diff)>,
+        upper: Option<Timestamp>,
+    },
     /// The subscription failed (an error in the view, or the subscriber fell behind).
     Error(String),
     /// The input frontier became empty or passed `up_to`: no more changes.

@@ -18,10 +18,16 @@ use crate::registry::TraceRegistry;
 /// Serves the peek if its time is complete; `None` means "not yet".
 pub fn try_peek(registry: &mut TraceRegistry, peek: &Peek) -> Option<PeekResponse> {
     let Some(traces) = registry.get_mut(&peek.collection) else {
-        return Some(PeekResponse::Failed(format!("collection {} no longer exists", peek.collection)));
+        return Some(PeekResponse::Failed(format!(
+            "collection {} no longer exists",
+            peek.collection
+        )));
     };
     let Some(arranged) = traces.arrangements.get_mut(&peek.key) else {
-        return Some(PeekResponse::Failed(format!("collection {} has no such arrangement", peek.collection)));
+        return Some(PeekResponse::Failed(format!(
+            "collection {} has no such arrangement",
+            peek.collection
+        )));
     };
     let time = peek.timestamp;
 
@@ -82,7 +88,9 @@ pub fn try_peek(registry: &mut TraceRegistry, peek: &Peek) -> Option<PeekRespons
             },
             None => None,
         };
-        let Some(key) = cursor.get_key(&storage) else { break };
+        let Some(key) = cursor.get_key(&storage) else {
+            break;
+        };
         if let Some(t) = &target {
             if key != t {
                 continue;

@@ -45,7 +45,13 @@ impl TraceRegistry {
     }
 
     /// Registers an arrangement of `on`, maintained by dataflow `owner`.
-    pub fn insert(&mut self, on: GlobalId, key: Option<Vec<MirScalarExpr>>, trace: ArrangedTrace, errs: Option<ErrAgent>) {
+    pub fn insert(
+        &mut self,
+        on: GlobalId,
+        key: Option<Vec<MirScalarExpr>>,
+        trace: ArrangedTrace,
+        errs: Option<ErrAgent>,
+    ) {
         let entry = self.collections.entry(on).or_default();
         entry.arrangements.insert(key, trace);
         if errs.is_some() && entry.errs.is_none() {

@@ -27,12 +27,25 @@ pub struct SubscribeConfig {
     pub sender: Option<mpsc::Sender<SubscribeEvent>>,
 }
 
-pub fn render_subscribe<'s>(oks: RowCollection<'s>, errs: ErrCollection<'s>, config: SubscribeConfig) {
+pub fn render_subscribe<'s>(
+    oks: RowCollection<'s>,
+    errs: ErrCollection<'s>,
+    config: SubscribeConfig,
+) {
     let scope = oks.inner.scope();
     let mut builder = OperatorBuilder::new("Subscribe".to_owned(), scope);
-    let mut ok_input = builder.new_input(oks.inner, Exchange::new(|_: &(Row, Timestamp, Diff)| 0u64));
-    let mut err_input = builder.new_input(errs.inner, Exchange::new(|_: &(EvalError, Timestamp, Diff)| 0u64));
-    let SubscribeConfig { as_of, up_to, with_snapshot, sender } = config;
+    let mut ok_input =
+        builder.new_input(oks.inner, Exchange::new(|_: &(Row, Timestamp, Diff)| 0u64));
+    let mut err_input = builder.new_input(
+        errs.inner,
+        Exchange::new(|_: &(EvalError, Timestamp, Diff)| 0u64),
+    );
+    let SubscribeConfig {
+        as_of,
+        up_to,
+        with_snapshot,
+        sender,
+    } = config;
 
     builder.build(move |_capabilities| {
         let mut pending: Vec<(Row, Timestamp, Diff)> = Vec::new();
@@ -115,7 +128,13 @@ pub fn render_subscribe<'s>(oks: RowCollection<'s>, errs: ErrCollection<'s>, con
                 return;
             }
             let upper = frontier.as_option().copied();
-            if sender.try_send(SubscribeEvent::Batch { updates: ready, upper }).is_err() {
+            if sender
+                .try_send(SubscribeEvent::Batch {
+                    updates: ready,
+                    upper,
+                })
+                .is_err()
+            {
                 finished = true;
                 return;
             }

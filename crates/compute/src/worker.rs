@@ -16,7 +16,9 @@ use timely::progress::frontier::AntichainRef;
 use timely::worker::Worker as TimelyWorker;
 use tracing::{debug, warn};
 
-use crate::command::{ComputeCommand, DataflowDescription, DataflowExport, InputBatch, Peek, PeekResponse};
+use crate::command::{
+    ComputeCommand, DataflowDescription, DataflowExport, InputBatch, Peek, PeekResponse,
+};
 use crate::peek::try_peek;
 use crate::registry::{ArrangedTrace, TraceRegistry};
 use crate::render::Context;
@@ -60,7 +62,11 @@ pub fn run(worker: &mut TimelyWorker, commands: Receiver<ComputeCommand>) {
         }
         state.process_peeks();
         // While peeks wait on frontiers, wake regularly to check them.
-        let park = if state.pending_peeks.is_empty() { None } else { Some(Duration::from_millis(1)) };
+        let park = if state.pending_peeks.is_empty() {
+            None
+        } else {
+            Some(Duration::from_millis(1))
+        };
         worker.step_or_park(park);
     }
 }
@@ -69,7 +75,10 @@ impl ComputeState {
     fn handle(&mut self, worker: &mut TimelyWorker, command: ComputeCommand) {
         match command {
             ComputeCommand::CreateInput { id, arity: _ } => self.create_input(worker, id),
-            ComputeCommand::Append { batches, advance_to } => self.append(worker, &batches, advance_to),
+            ComputeCommand::Append {
+                batches,
+                advance_to,
+            } => self.append(worker, &batches, advance_to),
             ComputeCommand::AdvanceInputs { to } => self.advance_inputs(to),
             ComputeCommand::CreateDataflow(desc) => self.create_dataflow(worker, &desc),
             ComputeCommand::DropCollection { id } => self.drop_collection(worker, id),
@@ -96,7 +105,10 @@ impl ComputeState {
                 let frontiers = ids
                     .into_iter()
                     .map(|id| {
-                        let upper = self.registry.upper(&id).and_then(|u| u.as_option().copied());
+                        let upper = self
+                            .registry
+                            .upper(&id)
+                            .and_then(|u| u.as_option().copied());
                         (id, upper)
                     })
                     .collect();
@@ -117,7 +129,16 @@ impl ComputeState {
         });
         input.advance_to(self.input_time);
         input.flush();
-        self.registry.insert(id, None, ArrangedTrace { oks: trace, identity: true, owner: id }, None);
+        self.registry.insert(
+            id,
+            None,
+            ArrangedTrace {
+                oks: trace,
+                identity: true,
+                owner: id,
+            },
+            None,
+        );
         self.dataflows.entry(id).or_default().push(index);
         self.inputs.insert(id, input);
     }
@@ -166,8 +187,20 @@ impl ComputeState {
                 DataflowExport::Index { on, key } => {
                     let name = format!("Arrange {}", desc.debug_name);
                     let arranged = bundle.arrange_for_export(key, &name);
-                    let errs = bundle.errs.clone().arrange_by_self_named(&format!("Errors {}", desc.debug_name));
-                    Ok(Some((*on, key.clone(), ArrangedTrace { oks: arranged.oks.trace, identity: arranged.identity, owner: desc.id }, errs.trace)))
+                    let errs = bundle
+                        .errs
+                        .clone()
+                        .arrange_by_self_named(&format!("Errors {}", desc.debug_name));
+                    Ok(Some((
+                        *on,
+                        key.clone(),
+                        ArrangedTrace {
+                            oks: arranged.oks.trace,
+                            identity: arranged.identity,
+                            owner: desc.id,
+                        },
+                        errs.trace,
+                    )))
                 }
                 DataflowExport::Subscribe(sink) => {
                     let config = SubscribeConfig {
@@ -197,7 +230,9 @@ impl ComputeState {
                 worker.drop_dataflow(index);
                 if let DataflowExport::Subscribe(sink) = &desc.export {
                     if worker_index == 0 {
-                        let _ = sink.sender.try_send(crate::command::SubscribeEvent::Error(message));
+                        let _ = sink
+                            .sender
+                            .try_send(crate::command::SubscribeEvent::Error(message));
                     }
                 }
             }
@@ -214,7 +249,10 @@ impl ComputeState {
         self.pending_peeks.retain(|p| {
             let gone = p.collection == id && self.registry.get(&id).is_none();
             if gone {
-                let _ = p.response.send((index, PeekResponse::Failed(format!("collection {id} was dropped"))));
+                let _ = p.response.send((
+                    index,
+                    PeekResponse::Failed(format!("collection {id} was dropped")),
+                ));
             }
             !gone
         });
@@ -227,14 +265,15 @@ impl ComputeState {
         let mut finished = Vec::new();
         let registry = &mut self.registry;
         let index = self.index;
-        self.pending_peeks.retain(|peek| match try_peek(registry, peek) {
-            Some(response) => {
-                let _ = peek.response.send((index, response));
-                finished.push(peek.collection);
-                false
-            }
-            None => true,
-        });
+        self.pending_peeks
+            .retain(|peek| match try_peek(registry, peek) {
+                Some(response) => {
+                    let _ = peek.response.send((index, response));
+                    finished.push(peek.collection);
+                    false
+                }
+                None => true,
+            });
         for id in finished {
             self.apply_compaction(id);
         }
@@ -258,9 +297,17 @@ impl ComputeState {
         };
         let frontier = [frontier];
         for arranged in traces.arrangements.values_mut() {
-            if arranged.oks.get_logical_compaction().less_equal(&frontier[0]) {
-                arranged.oks.set_logical_compaction(AntichainRef::new(&frontier));
-                arranged.oks.set_physical_compaction(AntichainRef::new(&frontier));
+            if arranged
+                .oks
+                .get_logical_compaction()
+                .less_equal(&frontier[0])
+            {
+                arranged
+                    .oks
+                    .set_logical_compaction(AntichainRef::new(&frontier));
+                arranged
+                    .oks
+                    .set_physical_compaction(AntichainRef::new(&frontier));
             }
         }
         if let Some(errs) = &mut traces.errs {

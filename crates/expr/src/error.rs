@@ -16,11 +16,16 @@ pub enum EvalError {
     IntegerOutOfRange(String),
     FloatOutOfRange,
     NumericOverflow,
-    NumericFieldOverflow { precision: u8, scale: u8 },
+    NumericFieldOverflow {
+        precision: u8,
+        scale: u8,
+    },
     DateTimeOutOfRange(String),
     IntervalOutOfRange,
     Parse(ParseError),
-    StringTooLong { type_name: String },
+    StringTooLong {
+        type_name: String,
+    },
     InvalidParameterValue(String),
     InvalidRegex(String),
     NegativeSquareRoot,
@@ -53,7 +58,9 @@ impl EvalError {
             EvalError::InvalidRegex(_) => "2201B",
             EvalError::NegativeSquareRoot => "2201F",
             EvalError::LogOfZero | EvalError::LogOfNegative => "2201E",
-            EvalError::ZeroRaisedToNegativePower | EvalError::NegativeRaisedToFractionalPower => "2201F",
+            EvalError::ZeroRaisedToNegativePower | EvalError::NegativeRaisedToFractionalPower => {
+                "2201F"
+            }
             EvalError::InvalidArgument(_) => "22023",
             EvalError::MultipleRowsFromSubquery => "21000",
             EvalError::Internal(_) => "XX000",
@@ -83,18 +90,22 @@ impl fmt::Display for EvalError {
             EvalError::DateTimeOutOfRange(t) => write!(f, "{t} out of range"),
             EvalError::IntervalOutOfRange => f.write_str("interval out of range"),
             EvalError::Parse(p) => write!(f, "{p}"),
-            EvalError::StringTooLong { type_name } => write!(f, "value too long for type {type_name}"),
+            EvalError::StringTooLong { type_name } => {
+                write!(f, "value too long for type {type_name}")
+            }
             EvalError::InvalidParameterValue(m) => f.write_str(m),
             EvalError::InvalidRegex(m) => write!(f, "invalid regular expression: {m}"),
-            EvalError::NegativeSquareRoot => f.write_str("cannot take square root of a negative number"),
+            EvalError::NegativeSquareRoot => {
+                f.write_str("cannot take square root of a negative number")
+            }
             EvalError::LogOfZero => f.write_str("cannot take logarithm of zero"),
             EvalError::LogOfNegative => f.write_str("cannot take logarithm of a negative number"),
             EvalError::ZeroRaisedToNegativePower => {
                 f.write_str("zero raised to a negative power is undefined")
             }
-            EvalError::NegativeRaisedToFractionalPower => {
-                f.write_str("a negative number raised to a non-integer power yields a complex result")
-            }
+            EvalError::NegativeRaisedToFractionalPower => f.write_str(
+                "a negative number raised to a non-integer power yields a complex result",
+            ),
             EvalError::InvalidArgument(m) => f.write_str(m),
             EvalError::MultipleRowsFromSubquery => {
                 f.write_str("more than one row returned by a subquery used as an expression")

@@ -14,7 +14,11 @@ pub fn explain(expr: &MirRelationExpr, name_of: &dyn Fn(&crate::Id) -> Option<St
 }
 
 fn list(exprs: &[MirScalarExpr]) -> String {
-    exprs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
+    exprs
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn write_node(
@@ -39,7 +43,9 @@ fn write_node(
                 }
             }
         }
-        MirRelationExpr::Constant { rows: Err(e), .. } => writeln!(out, "{indent}Error {:?}", e.to_string())?,
+        MirRelationExpr::Constant { rows: Err(e), .. } => {
+            writeln!(out, "{indent}Error {:?}", e.to_string())?
+        }
         MirRelationExpr::Get { id, .. } => match name_of(id) {
             Some(name) => writeln!(out, "{indent}Get {name}")?,
             None => writeln!(out, "{indent}Get {id}")?,
@@ -78,8 +84,15 @@ fn write_node(
             writeln!(out, "{indent}Filter {}", preds.join(" AND "))?;
             write_node(out, input, depth + 1, name_of)?;
         }
-        MirRelationExpr::Join { inputs, equivalences } => {
-            let eqs: Vec<String> = equivalences.iter().map(|class| list(class)).map(|s| format!("({s})")).collect();
+        MirRelationExpr::Join {
+            inputs,
+            equivalences,
+        } => {
+            let eqs: Vec<String> = equivalences
+                .iter()
+                .map(|class| list(class))
+                .map(|s| format!("({s})"))
+                .collect();
             if eqs.is_empty() {
                 writeln!(out, "{indent}CrossJoin")?;
             } else {
@@ -89,18 +102,31 @@ fn write_node(
                 write_node(out, i, depth + 1, name_of)?;
             }
         }
-        MirRelationExpr::Reduce { input, group_key, aggregates } => {
+        MirRelationExpr::Reduce {
+            input,
+            group_key,
+            aggregates,
+        } => {
             let aggs: Vec<String> = aggregates.iter().map(|a| a.to_string()).collect();
             match (group_key.is_empty(), aggs.is_empty()) {
                 (_, true) => writeln!(out, "{indent}Distinct project=[{}]", list(group_key))?,
                 (true, false) => writeln!(out, "{indent}Reduce aggregates=[{}]", aggs.join(", "))?,
-                (false, false) => {
-                    writeln!(out, "{indent}Reduce group_by=[{}] aggregates=[{}]", list(group_key), aggs.join(", "))?
-                }
+                (false, false) => writeln!(
+                    out,
+                    "{indent}Reduce group_by=[{}] aggregates=[{}]",
+                    list(group_key),
+                    aggs.join(", ")
+                )?,
             }
             write_node(out, input, depth + 1, name_of)?;
         }
-        MirRelationExpr::TopK { input, group_key, order_key, limit, offset } => {
+        MirRelationExpr::TopK {
+            input,
+            group_key,
+            order_key,
+            limit,
+            offset,
+        } => {
             let mut parts = Vec::new();
             if !group_key.is_empty() {
                 let g: Vec<String> = group_key.iter().map(|c| format!("#{c}")).collect();

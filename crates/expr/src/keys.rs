@@ -15,7 +15,8 @@ pub fn canonical_key_datum(d: Datum<'_>) -> Option<Datum<'static>> {
     match d {
         Datum::Numeric(n) => {
             let canonical = n.normalize();
-            (canonical.scale() != n.scale() || canonical.is_sign_negative() != n.is_sign_negative()).then_some(Datum::Numeric(canonical))
+            (canonical.scale() != n.scale() || canonical.is_sign_negative() != n.is_sign_negative())
+                .then_some(Datum::Numeric(canonical))
         }
         Datum::Float64(f) if f == 0.0 && f.is_sign_negative() => Some(Datum::Float64(0.0)),
         Datum::Float32(f) if f == 0.0 && f.is_sign_negative() => Some(Datum::Float32(0.0)),

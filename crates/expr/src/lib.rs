@@ -23,7 +23,8 @@ pub mod scalar;
 pub use error::EvalError;
 pub use linear::MapFilterProject;
 pub use relation::{
-    compare_by_order, AggregateExpr, AggregateFunc, ColumnOrder, Id, LocalId, MirRelationExpr, TableFunc,
+    compare_by_order, AggregateExpr, AggregateFunc, ColumnOrder, Id, LocalId, MirRelationExpr,
+    TableFunc,
 };
 pub use scalar::func::AnalyzedRegex;
 pub use scalar::{BinaryFunc, MirScalarExpr, UnaryFunc, UnmaterializableFunc, VariadicFunc};

@@ -53,12 +53,16 @@ impl MapFilterProject {
         for s in scalars {
             let s = self.rewrite(s);
             self.expressions.push(s);
-            self.projection.push(self.input_arity + self.expressions.len() - 1);
+            self.projection
+                .push(self.input_arity + self.expressions.len() - 1);
         }
         self
     }
 
-    pub fn filter(mut self, predicates: impl IntoIterator<Item = MirScalarExpr>) -> MapFilterProject {
+    pub fn filter(
+        mut self,
+        predicates: impl IntoIterator<Item = MirScalarExpr>,
+    ) -> MapFilterProject {
         for p in predicates {
             let p = self.rewrite(p);
             let support = p.support().into_iter().max().map(|c| c + 1).unwrap_or(0);
@@ -93,7 +97,9 @@ impl MapFilterProject {
         for layer in layers.into_iter().rev() {
             mfp = match layer {
                 MirRelationExpr::Map { scalars, .. } => mfp.map(scalars.iter().cloned()),
-                MirRelationExpr::Filter { predicates, .. } => mfp.filter(predicates.iter().cloned()),
+                MirRelationExpr::Filter { predicates, .. } => {
+                    mfp.filter(predicates.iter().cloned())
+                }
                 MirRelationExpr::Project { outputs, .. } => mfp.project(outputs.iter().copied()),
                 _ => unreachable!("only Map, Filter and Project layers are collected"),
             };
@@ -125,12 +131,17 @@ impl MapFilterProject {
             datums.push(d);
             next += 1;
         }
-        row.packer().extend(self.projection.iter().map(|c| datums[*c]));
+        row.packer()
+            .extend(self.projection.iter().map(|c| datums[*c]));
         Ok(true)
     }
 
     /// Applies the operator to a row, allocating the result.
-    pub fn evaluate<'a>(&'a self, input: &'a Row, arena: &'a RowArena) -> Result<Option<Row>, EvalError> {
+    pub fn evaluate<'a>(
+        &'a self,
+        input: &'a Row,
+        arena: &'a RowArena,
+    ) -> Result<Option<Row>, EvalError> {
         let mut datums: Vec<Datum> = input.iter().collect();
         let mut row = Row::default();
         if self.evaluate_into(&mut datums, arena, &mut row)? {

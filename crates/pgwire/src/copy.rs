@@ -32,7 +32,10 @@ pub fn encode_copy_row(row: &Row, out: &mut BytesMut) {
 }
 
 /// Parses COPY input into rows of optional field text.
-pub fn parse_copy_rows(text: &str, target: &CopyInTarget) -> Result<Vec<Vec<Option<String>>>, String> {
+pub fn parse_copy_rows(
+    text: &str,
+    target: &CopyInTarget,
+) -> Result<Vec<Vec<Option<String>>>, String> {
     if target.csv {
         return parse_csv(text, target);
     }
@@ -78,7 +81,11 @@ pub fn parse_copy_rows(text: &str, target: &CopyInTarget) -> Result<Vec<Vec<Opti
         if fields.len() != target.columns.len() {
             return Err(format!(
                 "{} data for COPY line {}: expected {} columns, found {}",
-                if fields.len() < target.columns.len() { "missing" } else { "extra" },
+                if fields.len() < target.columns.len() {
+                    "missing"
+                } else {
+                    "extra"
+                },
                 n + 1,
                 target.columns.len(),
                 fields.len()
@@ -133,9 +140,15 @@ fn parse_csv(text: &str, target: &CopyInTarget) -> Result<Vec<Vec<Option<String>
             '\n' => {
                 finish_field(&mut field, &mut quoted_field, &mut fields);
                 let row = std::mem::take(&mut fields);
-                if !(first_row && target.header) && !(row.len() == 1 && row[0].as_deref() == Some("\\.")) {
+                if !(first_row && target.header)
+                    && !(row.len() == 1 && row[0].as_deref() == Some("\\."))
+                {
                     if row.len() != target.columns.len() {
-                        return Err(format!("CSV line {line}: expected {} columns, found {}", target.columns.len(), row.len()));
+                        return Err(format!(
+                            "CSV line {line}: expected {} columns, found {}",
+                            target.columns.len(),
+                            row.len()
+                        ));
                     }
                     rows.push(row);
                 }
@@ -153,7 +166,11 @@ fn parse_csv(text: &str, target: &CopyInTarget) -> Result<Vec<Vec<Option<String>
         finish_field(&mut field, &mut quoted_field, &mut fields);
         if !(first_row && target.header) {
             if fields.len() != target.columns.len() {
-                return Err(format!("CSV line {line}: expected {} columns, found {}", target.columns.len(), fields.len()));
+                return Err(format!(
+                    "CSV line {line}: expected {} columns, found {}",
+                    target.columns.len(),
+                    fields.len()
+                ));
             }
             rows.push(fields);
         }

@@ -128,11 +128,21 @@ fn encode_numeric(n: Decimal, buf: &mut BytesMut) {
     let frac_padded = format!("{}{}", frac_part, "0".repeat(pad_right));
     let mut digits: Vec<i16> = Vec::new();
     for chunk in int_padded.as_bytes().chunks(4) {
-        digits.push(std::str::from_utf8(chunk).unwrap_or("0").parse().unwrap_or(0));
+        digits.push(
+            std::str::from_utf8(chunk)
+                .unwrap_or("0")
+                .parse()
+                .unwrap_or(0),
+        );
     }
     let int_groups = digits.len() as i16;
     for chunk in frac_padded.as_bytes().chunks(4) {
-        digits.push(std::str::from_utf8(chunk).unwrap_or("0").parse().unwrap_or(0));
+        digits.push(
+            std::str::from_utf8(chunk)
+                .unwrap_or("0")
+                .parse()
+                .unwrap_or(0),
+        );
     }
     let mut weight = int_groups - 1;
     // Strip leading zero groups (adjusting the weight) and trailing zero groups.
@@ -148,7 +158,11 @@ fn encode_numeric(n: Decimal, buf: &mut BytesMut) {
     }
     buf.put_i16(digits.len() as i16);
     buf.put_i16(weight);
-    buf.put_u16(if n.is_sign_negative() && !n.is_zero() { 0x4000 } else { 0x0000 });
+    buf.put_u16(if n.is_sign_negative() && !n.is_zero() {
+        0x4000
+    } else {
+        0x0000
+    });
     buf.put_u16(scale as u16);
     for d in digits {
         buf.put_i16(d);
@@ -158,7 +172,10 @@ fn encode_numeric(n: Decimal, buf: &mut BytesMut) {
 fn decode_numeric(bytes: &[u8]) -> Result<Decimal, String> {
     let short = || "invalid binary numeric".to_string();
     let get = |i: usize| -> Result<i16, String> {
-        bytes.get(i..i + 2).map(|b| i16::from_be_bytes([b[0], b[1]])).ok_or_else(short)
+        bytes
+            .get(i..i + 2)
+            .map(|b| i16::from_be_bytes([b[0], b[1]]))
+            .ok_or_else(short)
     };
     let ndigits = get(0)? as usize;
     let weight = get(2)?;
@@ -196,7 +213,8 @@ pub fn decode_param(bytes: Option<&[u8]>, typ: &ScalarType, binary: bool) -> Res
     };
     let arena = RowArena::new();
     if !binary {
-        let text = std::str::from_utf8(bytes).map_err(|_| "invalid UTF-8 in parameter".to_string())?;
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| "invalid UTF-8 in parameter".to_string())?;
         let d = strconv::parse_datum(text, typ, &arena).map_err(|e| e.to_string())?;
         return Ok(Row::of(d));
     }
@@ -204,7 +222,11 @@ pub fn decode_param(bytes: Option<&[u8]>, typ: &ScalarType, binary: bool) -> Res
         if bytes.len() == n {
             Ok(())
         } else {
-            Err(format!("incorrect binary data length {} for type {}", bytes.len(), typ.pg_name()))
+            Err(format!(
+                "incorrect binary data length {} for type {}",
+                bytes.len(),
+                typ.pg_name()
+            ))
         }
     };
     let array4 = |b: &[u8]| -> [u8; 4] { [b[0], b[1], b[2], b[3]] };
@@ -235,13 +257,18 @@ pub fn decode_param(bytes: Option<&[u8]>, typ: &ScalarType, binary: bool) -> Res
             Datum::Float64(f64::from_be_bytes(array8(bytes)))
         }
         ScalarType::Numeric { .. } => Datum::Numeric(decode_numeric(bytes)?),
-        ScalarType::String | ScalarType::VarChar { .. } | ScalarType::Char { .. } | ScalarType::Unknown => {
-            Datum::String(arena.push_string(std::str::from_utf8(bytes).map_err(|_| "invalid UTF-8 in parameter".to_string())?))
-        }
+        ScalarType::String
+        | ScalarType::VarChar { .. }
+        | ScalarType::Char { .. }
+        | ScalarType::Unknown => Datum::String(arena.push_string(
+            std::str::from_utf8(bytes).map_err(|_| "invalid UTF-8 in parameter".to_string())?,
+        )),
         ScalarType::Bytes => Datum::Bytes(arena.push_bytes(bytes)),
         ScalarType::Date => {
             exact(4)?;
-            Datum::Date(Date(i32::from_be_bytes(array4(bytes)).saturating_add(PG_EPOCH_DAYS)))
+            Datum::Date(Date(
+                i32::from_be_bytes(array4(bytes)).saturating_add(PG_EPOCH_DAYS),
+            ))
         }
         ScalarType::Time => {
             exact(8)?;
@@ -249,11 +276,15 @@ pub fn decode_param(bytes: Option<&[u8]>, typ: &ScalarType, binary: bool) -> Res
         }
         ScalarType::Timestamp => {
             exact(8)?;
-            Datum::Timestamp(DateTime(i64::from_be_bytes(array8(bytes)).saturating_add(PG_EPOCH_MICROS)))
+            Datum::Timestamp(DateTime(
+                i64::from_be_bytes(array8(bytes)).saturating_add(PG_EPOCH_MICROS),
+            ))
         }
         ScalarType::TimestampTz => {
             exact(8)?;
-            Datum::TimestampTz(DateTime(i64::from_be_bytes(array8(bytes)).saturating_add(PG_EPOCH_MICROS)))
+            Datum::TimestampTz(DateTime(
+                i64::from_be_bytes(array8(bytes)).saturating_add(PG_EPOCH_MICROS),
+            ))
         }
         ScalarType::Interval => {
             exact(16)?;
@@ -274,10 +305,15 @@ pub fn decode_param(bytes: Option<&[u8]>, typ: &ScalarType, binary: bool) -> Res
                 Some(1) => &bytes[1..],
                 _ => bytes,
             };
-            let text = std::str::from_utf8(text).map_err(|_| "invalid UTF-8 in jsonb".to_string())?;
+            let text =
+                std::str::from_utf8(text).map_err(|_| "invalid UTF-8 in jsonb".to_string())?;
             Datum::Jsonb(arena.push_string(&jsonb::canonicalize(text).map_err(|e| e.to_string())?))
         }
-        ScalarType::Array(_) => return Err("binary array parameters are not supported; send arrays in text format".into()),
+        ScalarType::Array(_) => {
+            return Err(
+                "binary array parameters are not supported; send arrays in text format".into(),
+            )
+        }
     };
     Ok(Row::of(d))
 }
@@ -288,7 +324,16 @@ mod tests {
 
     #[test]
     fn numeric_binary_round_trips() {
-        for s in ["0", "1", "-1.5", "12345.678", "0.0001", "100000000", "-0.00012300", "9999.9999"] {
+        for s in [
+            "0",
+            "1",
+            "-1.5",
+            "12345.678",
+            "0.0001",
+            "100000000",
+            "-0.00012300",
+            "9999.9999",
+        ] {
             let d: Decimal = s.parse().unwrap();
             let mut buf = BytesMut::new();
             encode_numeric(d, &mut buf);

@@ -6,7 +6,7 @@ use std::fmt;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::adt::datetime::{Date, Interval, Time, DateTime};
+use crate::adt::datetime::{Date, DateTime, Interval, Time};
 use crate::row::DatumList;
 use crate::strconv;
 

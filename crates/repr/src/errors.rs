@@ -3,14 +3,18 @@
 use std::fmt;
 
 /// Text that does not denote a value of the requested type.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ParseError {
     pub kind: ParseErrorKind,
     pub type_name: String,
     pub input: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ParseErrorKind {
     /// SQLSTATE 22P02 (22007 for date/time types)
     InvalidSyntax,
@@ -46,7 +50,9 @@ impl ParseError {
     }
 
     fn is_datetime(&self) -> bool {
-        self.type_name.starts_with("date") || self.type_name.starts_with("time") || self.type_name == "interval"
+        self.type_name.starts_with("date")
+            || self.type_name.starts_with("time")
+            || self.type_name == "interval"
     }
 }
 
@@ -54,13 +60,21 @@ impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             ParseErrorKind::InvalidSyntax => {
-                write!(f, "invalid input syntax for type {}: \"{}\"", self.type_name, self.input)
+                write!(
+                    f,
+                    "invalid input syntax for type {}: \"{}\"",
+                    self.type_name, self.input
+                )
             }
             ParseErrorKind::OutOfRange if self.is_datetime() => {
                 write!(f, "date/time field value out of range: \"{}\"", self.input)
             }
             ParseErrorKind::OutOfRange => {
-                write!(f, "value \"{}\" is out of range for type {}", self.input, self.type_name)
+                write!(
+                    f,
+                    "value \"{}\" is out of range for type {}",
+                    self.input, self.type_name
+                )
             }
         }
     }

@@ -30,7 +30,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::adt::datetime::{Date, Interval, Time, DateTime};
+use crate::adt::datetime::{Date, DateTime, Interval, Time};
 use crate::datum::Datum;
 
 mod tag {
@@ -93,12 +93,16 @@ impl Row {
     /// Clears the row and returns a packer that appends to it.
     pub fn packer(&mut self) -> RowPacker<'_> {
         self.data.clear();
-        RowPacker { data: &mut self.data }
+        RowPacker {
+            data: &mut self.data,
+        }
     }
 
     /// A packer that appends after the existing datums.
     pub fn appender(&mut self) -> RowPacker<'_> {
-        RowPacker { data: &mut self.data }
+        RowPacker {
+            data: &mut self.data,
+        }
     }
 
     pub fn iter(&self) -> DatumListIter<'_> {
@@ -138,7 +142,9 @@ impl Row {
     /// corrupt log can never produce a row that later panics when read.
     pub fn from_bytes_checked(bytes: &[u8]) -> Result<Row, RowDecodeError> {
         validate(bytes)?;
-        Ok(Row { data: bytes.to_vec() })
+        Ok(Row {
+            data: bytes.to_vec(),
+        })
     }
 
     pub fn as_datum_list(&self) -> DatumList<'_> {
@@ -331,7 +337,9 @@ fn push_datum(data: &mut Vec<u8>, datum: &Datum) {
 }
 
 fn take<'a, const N: usize>(data: &'a [u8], offset: &mut usize) -> [u8; N] {
-    let bytes: [u8; N] = data[*offset..*offset + N].try_into().expect("row underflow");
+    let bytes: [u8; N] = data[*offset..*offset + N]
+        .try_into()
+        .expect("row underflow");
     *offset += N;
     bytes
 }
@@ -385,7 +393,11 @@ fn read_datum<'a>(data: &'a [u8], offset: &mut usize) -> Datum<'a> {
             let months = i32::from_le_bytes(take(data, offset));
             let days = i32::from_le_bytes(take(data, offset));
             let micros = i64::from_le_bytes(take(data, offset));
-            Datum::Interval(Interval { months, days, micros })
+            Datum::Interval(Interval {
+                months,
+                days,
+                micros,
+            })
         }
         tag::UUID => Datum::Uuid(Uuid::from_bytes(take(data, offset))),
         tag::JSONB => {
@@ -419,7 +431,13 @@ fn validate(data: &[u8]) -> Result<(), RowDecodeError> {
 
 fn validate_datum(data: &[u8], offset: &mut usize) -> Result<(), RowDecodeError> {
     let err = RowDecodeError { offset: *offset };
-    let need = |offset: usize, n: usize| if offset + n <= data.len() { Ok(()) } else { Err(err.clone()) };
+    let need = |offset: usize, n: usize| {
+        if offset + n <= data.len() {
+            Ok(())
+        } else {
+            Err(err.clone())
+        }
+    };
     let t = data[*offset];
     *offset += 1;
     let fixed = match t {
@@ -440,7 +458,8 @@ fn validate_datum(data: &[u8], offset: &mut usize) -> Result<(), RowDecodeError>
         }
         tag::STR32 | tag::BYTES32 | tag::JSONB | tag::ARRAY => {
             need(*offset, 4)?;
-            let len = u32::from_le_bytes(data[*offset..*offset + 4].try_into().expect("4 bytes")) as usize;
+            let len = u32::from_le_bytes(data[*offset..*offset + 4].try_into().expect("4 bytes"))
+                as usize;
             *offset += 4;
             need(*offset, len)?;
             let body = &data[*offset..*offset + len];
@@ -448,7 +467,9 @@ fn validate_datum(data: &[u8], offset: &mut usize) -> Result<(), RowDecodeError>
                 return Err(err);
             }
             if t == tag::ARRAY {
-                validate(body).map_err(|e| RowDecodeError { offset: *offset + e.offset })?;
+                validate(body).map_err(|e| RowDecodeError {
+                    offset: *offset + e.offset,
+                })?;
             }
             len
         }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::adt::datetime::{Date, Interval, Time, DateTime};
+use crate::adt::datetime::{Date, DateTime, Interval, Time};
 use crate::adt::{jsonb, numeric};
 use crate::datum::Datum;
 use crate::errors::ParseError;
@@ -10,7 +10,11 @@ use crate::row::{DatumList, RowArena};
 use crate::scalar::ScalarType;
 
 /// Parses `text` as a value of `typ`, allocating any payload in `arena`.
-pub fn parse_datum<'a>(text: &str, typ: &ScalarType, arena: &'a RowArena) -> Result<Datum<'a>, ParseError> {
+pub fn parse_datum<'a>(
+    text: &str,
+    typ: &ScalarType,
+    arena: &'a RowArena,
+) -> Result<Datum<'a>, ParseError> {
     Ok(match typ {
         ScalarType::Bool => Datum::from_bool(parse_bool(text)?),
         ScalarType::Int16 => Datum::Int16(parse_int(text, "smallint")?),
@@ -19,9 +23,10 @@ pub fn parse_datum<'a>(text: &str, typ: &ScalarType, arena: &'a RowArena) -> Res
         ScalarType::Float32 => Datum::Float32(parse_float32(text)?),
         ScalarType::Float64 => Datum::Float64(parse_float64(text)?),
         ScalarType::Numeric { .. } => Datum::Numeric(numeric::parse_numeric(text)?),
-        ScalarType::String | ScalarType::VarChar { .. } | ScalarType::Char { .. } | ScalarType::Unknown => {
-            Datum::String(arena.push_string(text))
-        }
+        ScalarType::String
+        | ScalarType::VarChar { .. }
+        | ScalarType::Char { .. }
+        | ScalarType::Unknown => Datum::String(arena.push_string(text)),
         ScalarType::Bytes => Datum::Bytes(arena.push_bytes(&parse_bytes(text)?)),
         ScalarType::Date => Datum::Date(Date::parse(text)?),
         ScalarType::Time => Datum::Time(Time::parse(text)?),
@@ -88,10 +93,15 @@ pub fn parse_float64(s: &str) -> Result<f64, ParseError> {
     if let Some(f) = parse_special_float(t) {
         return Ok(f);
     }
-    if t.is_empty() || t.bytes().any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E') {
+    if t.is_empty()
+        || t.bytes()
+            .any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E')
+    {
         return Err(ParseError::invalid("double precision", s));
     }
-    let f: f64 = t.parse().map_err(|_| ParseError::invalid("double precision", s))?;
+    let f: f64 = t
+        .parse()
+        .map_err(|_| ParseError::invalid("double precision", s))?;
     if f.is_infinite() {
         return Err(ParseError::out_of_range("double precision", s));
     }
@@ -103,7 +113,10 @@ pub fn parse_float32(s: &str) -> Result<f32, ParseError> {
     if let Some(f) = parse_special_float(t) {
         return Ok(f as f32);
     }
-    if t.is_empty() || t.bytes().any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E') {
+    if t.is_empty()
+        || t.bytes()
+            .any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E')
+    {
         return Err(ParseError::invalid("real", s));
     }
     let f: f32 = t.parse().map_err(|_| ParseError::invalid("real", s))?;
@@ -120,7 +133,11 @@ pub fn parse_bytes(s: &str) -> Result<Vec<u8>, ParseError> {
         if hex.len() % 2 != 0 {
             return Err(ParseError::invalid("bytea", s));
         }
-        let digit = |b: u8| (b as char).to_digit(16).ok_or_else(|| ParseError::invalid("bytea", s));
+        let digit = |b: u8| {
+            (b as char)
+                .to_digit(16)
+                .ok_or_else(|| ParseError::invalid("bytea", s))
+        };
         return hex
             .chunks(2)
             .map(|pair| Ok((digit(pair[0])? * 16 + digit(pair[1])?) as u8))
@@ -134,8 +151,14 @@ pub fn parse_bytes(s: &str) -> Result<Vec<u8>, ParseError> {
             if i + 1 < bytes.len() && bytes[i + 1] == b'\\' {
                 out.push(b'\\');
                 i += 2;
-            } else if i + 3 < bytes.len() && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
-                let v = (bytes[i + 1] - b'0') as u32 * 64 + (bytes[i + 2] - b'0') as u32 * 8 + (bytes[i + 3] - b'0') as u32;
+            } else if i + 3 < bytes.len()
+                && bytes[i + 1..i + 4]
+                    .iter()
+                    .all(|b| (b'0'..=b'7').contains(b))
+            {
+                let v = (bytes[i + 1] - b'0') as u32 * 64
+                    + (bytes[i + 2] - b'0') as u32 * 8
+                    + (bytes[i + 3] - b'0') as u32;
                 if v > 255 {
                     return Err(ParseError::invalid("bytea", s));
                 }
@@ -173,10 +196,18 @@ fn format_float(f: f64, sci: String, max_fixed_exponent: i32) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // `sci` looks like "-1.2345e-7": split into sign, digits and exponent.
     let (mantissa, exponent) = sci.split_once('e').expect("exponential format");
@@ -242,7 +273,9 @@ pub fn format_array(f: &mut fmt::Formatter<'_>, list: DatumList) -> fmt::Result 
         let text = d.to_string();
         let needs_quotes = text.is_empty()
             || text.eq_ignore_ascii_case("null")
-            || text.chars().any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_whitespace());
+            || text
+                .chars()
+                .any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_whitespace());
         if needs_quotes {
             f.write_str("\"")?;
             for c in text.chars() {
@@ -260,7 +293,11 @@ pub fn format_array(f: &mut fmt::Formatter<'_>, list: DatumList) -> fmt::Result 
 }
 
 /// Array input: `{1,2,NULL}` with optional quoting.
-pub fn parse_array<'a>(text: &str, elem: &ScalarType, arena: &'a RowArena) -> Result<Datum<'a>, ParseError> {
+pub fn parse_array<'a>(
+    text: &str,
+    elem: &ScalarType,
+    arena: &'a RowArena,
+) -> Result<Datum<'a>, ParseError> {
     let t = text.trim();
     let body = t
         .strip_prefix('{')
@@ -348,7 +385,9 @@ mod tests {
         assert_eq!(parse_int::<i32>(" 42 ", "integer"), Ok(42));
         assert!(parse_int::<i32>("4x", "integer").is_err());
         assert_eq!(
-            parse_int::<i16>("40000", "smallint").unwrap_err().sqlstate(),
+            parse_int::<i16>("40000", "smallint")
+                .unwrap_err()
+                .sqlstate(),
             "22003"
         );
         assert!(parse_bool("yes").unwrap());

@@ -21,7 +21,12 @@ pub fn canonicalize(expr: &mut MirRelationExpr) {
 }
 
 fn canonicalize_equality(e: &mut MirScalarExpr) {
-    if let MirScalarExpr::CallBinary { func: BinaryFunc::Eq, expr1, expr2 } = e {
+    if let MirScalarExpr::CallBinary {
+        func: BinaryFunc::Eq,
+        expr1,
+        expr2,
+    } = e
+    {
         for side in [expr1.as_mut(), expr2.as_mut()] {
             if let MirScalarExpr::Literal(Ok(row), _) = side {
                 if let Some(canonical) = canonical_key_datum(row.unpack_first()) {

@@ -47,7 +47,11 @@ fn fold_node(e: &mut MirRelationExpr) {
                 x.reduce(&types);
             }
         }
-        MirRelationExpr::Reduce { input, group_key, aggregates } => {
+        MirRelationExpr::Reduce {
+            input,
+            group_key,
+            aggregates,
+        } => {
             let types = input.typ().column_types;
             for k in group_key.iter_mut() {
                 k.reduce(&types);
@@ -58,7 +62,10 @@ fn fold_node(e: &mut MirRelationExpr) {
                 }
             }
         }
-        MirRelationExpr::Join { inputs, equivalences } => {
+        MirRelationExpr::Join {
+            inputs,
+            equivalences,
+        } => {
             let mut types = Vec::new();
             for i in inputs.iter() {
                 types.extend(i.typ().column_types);
@@ -76,7 +83,10 @@ fn fold_node(e: &mut MirRelationExpr) {
     match e {
         MirRelationExpr::Filter { input, predicates } => {
             predicates.retain(|p| !p.is_literal_true());
-            if predicates.iter().any(|p| p.is_literal_false() || p.is_literal_null()) {
+            if predicates
+                .iter()
+                .any(|p| p.is_literal_false() || p.is_literal_null())
+            {
                 *e = MirRelationExpr::empty(typ);
                 return;
             }
@@ -98,7 +108,8 @@ fn fold_node(e: &mut MirRelationExpr) {
                     let mut out = Vec::new();
                     for (row, diff) in rows {
                         let datums: Vec<Datum> = row.iter().collect();
-                        let args: Result<Vec<Datum>, EvalError> = exprs.iter().map(|x| x.eval(&datums, &arena)).collect();
+                        let args: Result<Vec<Datum>, EvalError> =
+                            exprs.iter().map(|x| x.eval(&datums, &arena)).collect();
                         let produced = args.and_then(|a| func.eval(&a, &arena));
                         match produced {
                             Ok(results) => {
@@ -112,7 +123,10 @@ fn fold_node(e: &mut MirRelationExpr) {
                                 }
                             }
                             Err(err) => {
-                                *e = MirRelationExpr::Constant { rows: Err(err), typ };
+                                *e = MirRelationExpr::Constant {
+                                    rows: Err(err),
+                                    typ,
+                                };
                                 return;
                             }
                         }
@@ -122,7 +136,10 @@ fn fold_node(e: &mut MirRelationExpr) {
                 }
             }
         }
-        MirRelationExpr::Join { inputs, equivalences } => {
+        MirRelationExpr::Join {
+            inputs,
+            equivalences,
+        } => {
             if inputs.iter().any(|i| i.is_empty_constant()) {
                 *e = MirRelationExpr::empty(typ);
                 return;
@@ -141,9 +158,14 @@ fn fold_node(e: &mut MirRelationExpr) {
             }
         }
         MirRelationExpr::Union { base, inputs } => {
-            let mut all: Vec<MirRelationExpr> = std::iter::once(take(base)).chain(inputs.drain(..)).filter(|i| !i.is_empty_constant()).collect();
+            let mut all: Vec<MirRelationExpr> = std::iter::once(take(base))
+                .chain(inputs.drain(..))
+                .filter(|i| !i.is_empty_constant())
+                .collect();
             // Constant inputs combine into one.
-            let (constants, others): (Vec<_>, Vec<_>) = all.drain(..).partition(|i| matches!(i.as_const(), Some(Ok(_))));
+            let (constants, others): (Vec<_>, Vec<_>) = all
+                .drain(..)
+                .partition(|i| matches!(i.as_const(), Some(Ok(_))));
             let mut merged: Vec<(Row, Diff)> = Vec::new();
             for c in constants {
                 if let MirRelationExpr::Constant { rows: Ok(rows), .. } = c {
@@ -153,7 +175,10 @@ fn fold_node(e: &mut MirRelationExpr) {
             consolidate(&mut merged);
             let mut parts = others;
             if !merged.is_empty() {
-                parts.push(MirRelationExpr::Constant { rows: Ok(merged), typ: typ.clone() });
+                parts.push(MirRelationExpr::Constant {
+                    rows: Ok(merged),
+                    typ: typ.clone(),
+                });
             }
             *e = MirRelationExpr::union_many(parts, typ);
         }
@@ -171,7 +196,9 @@ fn fold_node(e: &mut MirRelationExpr) {
                 *e = take(input);
             }
         }
-        MirRelationExpr::Reduce { input, group_key, .. } => {
+        MirRelationExpr::Reduce {
+            input, group_key, ..
+        } => {
             if input.is_empty_constant() {
                 let _ = group_key;
                 *e = MirRelationExpr::empty(typ);
@@ -199,7 +226,12 @@ fn fold_mfp(e: &mut MirRelationExpr) {
     if rows.len() > 10_000 {
         return;
     }
-    if mfp.expressions.iter().chain(mfp.predicates.iter().map(|(_, p)| p)).any(|s| s.contains_unmaterializable()) {
+    if mfp
+        .expressions
+        .iter()
+        .chain(mfp.predicates.iter().map(|(_, p)| p))
+        .any(|s| s.contains_unmaterializable())
+    {
         return;
     }
     let typ = e.typ();
@@ -210,7 +242,10 @@ fn fold_mfp(e: &mut MirRelationExpr) {
             Ok(Some(r)) => out.push((r, *diff)),
             Ok(None) => {}
             Err(err) => {
-                *e = MirRelationExpr::Constant { rows: Err(err), typ };
+                *e = MirRelationExpr::Constant {
+                    rows: Err(err),
+                    typ,
+                };
                 return;
             }
         }

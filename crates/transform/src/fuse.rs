@@ -18,26 +18,44 @@ fn fuse_node(e: &mut MirRelationExpr) {
         MirRelationExpr::Filter { input, predicates } => {
             if predicates.is_empty() {
                 *e = take(input);
-            } else if let MirRelationExpr::Filter { input: inner, predicates: inner_predicates } = input.as_mut() {
+            } else if let MirRelationExpr::Filter {
+                input: inner,
+                predicates: inner_predicates,
+            } = input.as_mut()
+            {
                 let mut all = std::mem::take(inner_predicates);
                 all.append(predicates);
                 let inner = take(inner);
-                *e = MirRelationExpr::Filter { input: Box::new(inner), predicates: all };
+                *e = MirRelationExpr::Filter {
+                    input: Box::new(inner),
+                    predicates: all,
+                };
             }
         }
         MirRelationExpr::Map { input, scalars } => {
             if scalars.is_empty() {
                 *e = take(input);
-            } else if let MirRelationExpr::Map { input: inner, scalars: inner_scalars } = input.as_mut() {
+            } else if let MirRelationExpr::Map {
+                input: inner,
+                scalars: inner_scalars,
+            } = input.as_mut()
+            {
                 let mut all = std::mem::take(inner_scalars);
                 all.append(scalars);
                 let inner = take(inner);
-                *e = MirRelationExpr::Map { input: Box::new(inner), scalars: all };
+                *e = MirRelationExpr::Map {
+                    input: Box::new(inner),
+                    scalars: all,
+                };
             }
         }
         MirRelationExpr::Project { input, outputs } => {
             // A Map's column copies can be projected from the Map's input directly.
-            if let MirRelationExpr::Map { input: map_input, scalars } = input.as_mut() {
+            if let MirRelationExpr::Map {
+                input: map_input,
+                scalars,
+            } = input.as_mut()
+            {
                 let arity = map_input.arity();
                 for c in outputs.iter_mut() {
                     if *c >= arity {
@@ -49,16 +67,28 @@ fn fuse_node(e: &mut MirRelationExpr) {
                 if outputs.iter().all(|c| *c < arity) {
                     let inner = take(map_input);
                     let outputs = std::mem::take(outputs);
-                    *e = MirRelationExpr::Project { input: Box::new(inner), outputs };
+                    *e = MirRelationExpr::Project {
+                        input: Box::new(inner),
+                        outputs,
+                    };
                     fuse_node(e);
                     return;
                 }
             }
-            if let MirRelationExpr::Project { input: inner, outputs: inner_outputs } = input.as_mut() {
+            if let MirRelationExpr::Project {
+                input: inner,
+                outputs: inner_outputs,
+            } = input.as_mut()
+            {
                 let composed: Vec<usize> = outputs.iter().map(|c| inner_outputs[*c]).collect();
                 let inner = take(inner);
-                *e = MirRelationExpr::Project { input: Box::new(inner), outputs: composed };
-            } else if outputs.len() == input.arity() && outputs.iter().enumerate().all(|(i, c)| i == *c) {
+                *e = MirRelationExpr::Project {
+                    input: Box::new(inner),
+                    outputs: composed,
+                };
+            } else if outputs.len() == input.arity()
+                && outputs.iter().enumerate().all(|(i, c)| i == *c)
+            {
                 *e = take(input);
             }
         }
@@ -69,8 +99,21 @@ fn fuse_node(e: &mut MirRelationExpr) {
 
 /// Flattens nested joins and lifts Filter/Project off join inputs.
 fn fuse_join(e: &mut MirRelationExpr) {
-    let MirRelationExpr::Join { inputs, equivalences } = e else { return };
-    let needs_work = inputs.iter().any(|i| matches!(i, MirRelationExpr::Join { .. } | MirRelationExpr::Filter { .. } | MirRelationExpr::Project { .. }));
+    let MirRelationExpr::Join {
+        inputs,
+        equivalences,
+    } = e
+    else {
+        return;
+    };
+    let needs_work = inputs.iter().any(|i| {
+        matches!(
+            i,
+            MirRelationExpr::Join { .. }
+                | MirRelationExpr::Filter { .. }
+                | MirRelationExpr::Project { .. }
+        )
+    });
     if !needs_work {
         return;
     }
@@ -113,7 +156,10 @@ fn fuse_join(e: &mut MirRelationExpr) {
         }
         let base_arity = current.arity();
         match current {
-            MirRelationExpr::Join { inputs: inner_inputs, equivalences: inner_equivalences } => {
+            MirRelationExpr::Join {
+                inputs: inner_inputs,
+                equivalences: inner_equivalences,
+            } => {
                 for mut class in inner_equivalences {
                     for x in &mut class {
                         x.permute_with(&|c| c + offset);
@@ -144,7 +190,10 @@ fn fuse_join(e: &mut MirRelationExpr) {
         .iter()
         .map(|c| c.as_column().expect("column map holds columns"))
         .collect();
-    let mut result = MirRelationExpr::Join { inputs: new_inputs, equivalences: new_equivalences };
+    let mut result = MirRelationExpr::Join {
+        inputs: new_inputs,
+        equivalences: new_equivalences,
+    };
     if !lifted_filters.is_empty() {
         result = result.filter(lifted_filters);
     }

@@ -7,7 +7,9 @@ use evert_expr::{Id, MirRelationExpr};
 
 pub fn inline_lets(expr: &mut MirRelationExpr) {
     expr.visit_mut_post(&mut |e| {
-        let MirRelationExpr::Let { id, value, body } = e else { return };
+        let MirRelationExpr::Let { id, value, body } = e else {
+            return;
+        };
         let uses = body.local_use_counts().get(id).copied().unwrap_or(0);
         let trivial = matches!(**value, MirRelationExpr::Get { .. }) || value.is_empty_constant();
         if uses <= 1 || trivial {

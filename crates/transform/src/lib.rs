@@ -22,7 +22,11 @@ pub mod predicate_pushdown;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TransformError {
     #[error("internal error: optimizer pass {pass} changed the plan's type from {before:?} to {after:?}")]
-    TypeChanged { pass: &'static str, before: RelationType, after: RelationType },
+    TypeChanged {
+        pass: &'static str,
+        before: RelationType,
+        after: RelationType,
+    },
 }
 
 type Pass = (&'static str, fn(&mut MirRelationExpr));
@@ -46,7 +50,11 @@ pub fn optimize(mut expr: MirRelationExpr) -> Result<MirRelationExpr, TransformE
             pass(&mut expr);
             let after = expr.typ();
             if !same_type(&before, &after) {
-                return Err(TransformError::TypeChanged { pass: name, before, after });
+                return Err(TransformError::TypeChanged {
+                    pass: name,
+                    before,
+                    after,
+                });
             }
         }
         if expr == before_round {
@@ -60,9 +68,12 @@ pub fn optimize(mut expr: MirRelationExpr) -> Result<MirRelationExpr, TransformE
 /// must not change the number of columns or their base types.
 fn same_type(a: &RelationType, b: &RelationType) -> bool {
     a.arity() == b.arity()
-        && a.column_types.iter().zip(b.column_types.iter()).all(|(x, y)| {
-            x.scalar_type.base_eq(&y.scalar_type)
-                || x.scalar_type == evert_repr::ScalarType::Unknown
-                || y.scalar_type == evert_repr::ScalarType::Unknown
-        })
+        && a.column_types
+            .iter()
+            .zip(b.column_types.iter())
+            .all(|(x, y)| {
+                x.scalar_type.base_eq(&y.scalar_type)
+                    || x.scalar_type == evert_repr::ScalarType::Unknown
+                    || y.scalar_type == evert_repr::ScalarType::Unknown
+            })
 }

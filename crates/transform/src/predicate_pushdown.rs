@@ -22,7 +22,11 @@ fn wrap(mut e: MirRelationExpr, predicates: Vec<MirScalarExpr>) -> MirRelationEx
     if predicates.is_empty() {
         return e;
     }
-    if let MirRelationExpr::Filter { predicates: existing, .. } = &mut e {
+    if let MirRelationExpr::Filter {
+        predicates: existing,
+        ..
+    } = &mut e
+    {
         existing.extend(predicates);
         return e;
     }
@@ -35,7 +39,10 @@ fn push(expr: &mut MirRelationExpr, mut predicates: Vec<MirScalarExpr>) {
     // Predicates that may fail on rows they would otherwise never see are still moved; SQL
     // does not promise an evaluation order.
     match expr {
-        MirRelationExpr::Filter { input, predicates: own } => {
+        MirRelationExpr::Filter {
+            input,
+            predicates: own,
+        } => {
             predicates.append(own);
             let mut inner = take(input);
             push(&mut inner, predicates);
@@ -49,14 +56,19 @@ fn push(expr: &mut MirRelationExpr, mut predicates: Vec<MirScalarExpr>) {
         }
         MirRelationExpr::Map { input, scalars } => {
             let arity = input.arity();
-            let (below, above): (Vec<_>, Vec<_>) = predicates.into_iter().partition(|p| p.support().iter().all(|c| *c < arity));
+            let (below, above): (Vec<_>, Vec<_>) = predicates
+                .into_iter()
+                .partition(|p| p.support().iter().all(|c| *c < arity));
             // A predicate on a mapped column that is a plain column copy can be rewritten.
             let mut still_above = Vec::new();
             let mut more_below = Vec::new();
             for mut p in above {
-                let copies_only = p.support().iter().all(|c| *c < arity || matches!(scalars.get(c - arity), Some(MirScalarExpr::Column(_))));
+                let copies_only = p.support().iter().all(|c| {
+                    *c < arity || matches!(scalars.get(c - arity), Some(MirScalarExpr::Column(_)))
+                });
                 if copies_only {
-                    let mut replacements: Vec<MirScalarExpr> = (0..arity).map(MirScalarExpr::Column).collect();
+                    let mut replacements: Vec<MirScalarExpr> =
+                        (0..arity).map(MirScalarExpr::Column).collect();
                     replacements.extend(scalars.iter().cloned());
                     p.substitute(&replacements);
                     if p.support().iter().all(|c| *c < arity) {
@@ -76,7 +88,9 @@ fn push(expr: &mut MirRelationExpr, mut predicates: Vec<MirScalarExpr>) {
         }
         MirRelationExpr::FlatMap { input, .. } => {
             let arity = input.arity();
-            let (below, above): (Vec<_>, Vec<_>) = predicates.into_iter().partition(|p| p.support().iter().all(|c| *c < arity));
+            let (below, above): (Vec<_>, Vec<_>) = predicates
+                .into_iter()
+                .partition(|p| p.support().iter().all(|c| *c < arity));
             push(input, below);
             if !above.is_empty() {
                 let inner = take(expr);
@@ -89,7 +103,9 @@ fn push(expr: &mut MirRelationExpr, mut predicates: Vec<MirScalarExpr>) {
                 push(i, predicates.clone());
             }
         }
-        MirRelationExpr::Negate { input } | MirRelationExpr::Threshold { input } | MirRelationExpr::ArrangeBy { input, .. } => {
+        MirRelationExpr::Negate { input }
+        | MirRelationExpr::Threshold { input }
+        | MirRelationExpr::ArrangeBy { input, .. } => {
             push(input, predicates);
         }
         MirRelationExpr::Let { value, body, .. } => {
@@ -102,9 +118,13 @@ fn push(expr: &mut MirRelationExpr, mut predicates: Vec<MirScalarExpr>) {
             }
             push(body, predicates);
         }
-        MirRelationExpr::Reduce { input, group_key, .. } => {
+        MirRelationExpr::Reduce {
+            input, group_key, ..
+        } => {
             let keys = group_key.len();
-            let (below, above): (Vec<_>, Vec<_>) = predicates.into_iter().partition(|p| p.support().iter().all(|c| *c < keys));
+            let (below, above): (Vec<_>, Vec<_>) = predicates
+                .into_iter()
+                .partition(|p| p.support().iter().all(|c| *c < keys));
             let below: Vec<MirScalarExpr> = below
                 .into_iter()
                 .map(|mut p| {
@@ -118,10 +138,14 @@ fn push(expr: &mut MirRelationExpr, mut predicates: Vec<MirScalarExpr>) {
                 *expr = inner.filter(above);
             }
         }
-        MirRelationExpr::TopK { input, group_key, .. } => {
+        MirRelationExpr::TopK {
+            input, group_key, ..
+        } => {
             // Predicates on the group key select whole groups and commute with TopK.
             let keys = group_key.clone();
-            let (below, above): (Vec<_>, Vec<_>) = predicates.into_iter().partition(|p| p.support().iter().all(|c| keys.contains(c)));
+            let (below, above): (Vec<_>, Vec<_>) = predicates
+                .into_iter()
+                .partition(|p| p.support().iter().all(|c| keys.contains(c)));
             push(input, below);
             if !above.is_empty() {
                 let inner = take(expr);
@@ -137,14 +161,28 @@ fn push(expr: &mut MirRelationExpr, mut predicates: Vec<MirScalarExpr>) {
 }
 
 fn push_join(expr: &mut MirRelationExpr, predicates: Vec<MirScalarExpr>) {
-    let MirRelationExpr::Join { inputs, equivalences } = expr else { unreachable!("called on joins") };
+    let MirRelationExpr::Join {
+        inputs,
+        equivalences,
+    } = expr
+    else {
+        unreachable!("called on joins")
+    };
     let arities: Vec<usize> = inputs.iter().map(|i| i.arity()).collect();
-    let offsets: Vec<usize> = arities.iter().scan(0, |acc, a| {
-        let o = *acc;
-        *acc += a;
-        Some(o)
-    }).collect();
-    let input_of = |c: usize| -> usize { offsets.iter().rposition(|o| *o <= c).expect("column within the join") };
+    let offsets: Vec<usize> = arities
+        .iter()
+        .scan(0, |acc, a| {
+            let o = *acc;
+            *acc += a;
+            Some(o)
+        })
+        .collect();
+    let input_of = |c: usize| -> usize {
+        offsets
+            .iter()
+            .rposition(|o| *o <= c)
+            .expect("column within the join")
+    };
     let single_input = |e: &MirScalarExpr| -> Option<usize> {
         let support = e.support();
         let mut it = support.iter().map(|c| input_of(*c));
@@ -154,7 +192,12 @@ fn push_join(expr: &mut MirRelationExpr, predicates: Vec<MirScalarExpr>) {
     let mut per_input: Vec<Vec<MirScalarExpr>> = vec![Vec::new(); inputs.len()];
     let mut remaining = Vec::new();
     for p in predicates {
-        if let MirScalarExpr::CallBinary { func: BinaryFunc::Eq, expr1, expr2 } = &p {
+        if let MirScalarExpr::CallBinary {
+            func: BinaryFunc::Eq,
+            expr1,
+            expr2,
+        } = &p
+        {
             let (a, b) = (single_input(expr1), single_input(expr2));
             if let (Some(i), Some(j)) = (a, b) {
                 if i != j {
@@ -183,11 +226,20 @@ fn push_join(expr: &mut MirRelationExpr, predicates: Vec<MirScalarExpr>) {
     // Equivalences that involve a single input are filters on it.
     let mut kept = Vec::new();
     for class in std::mem::take(equivalences) {
-        let inputs_touched: std::collections::BTreeSet<usize> = class.iter().flat_map(|e| e.support()).map(input_of).collect();
-        if inputs_touched.len() == 1 && class.len() >= 2 && class.iter().all(|e| !e.support().is_empty()) {
+        let inputs_touched: std::collections::BTreeSet<usize> = class
+            .iter()
+            .flat_map(|e| e.support())
+            .map(input_of)
+            .collect();
+        if inputs_touched.len() == 1
+            && class.len() >= 2
+            && class.iter().all(|e| !e.support().is_empty())
+        {
             let i = *inputs_touched.iter().next().expect("one input");
             for pair in class.windows(2) {
-                let mut p = pair[0].clone().call_binary(pair[1].clone(), BinaryFunc::IsNotDistinctFrom);
+                let mut p = pair[0]
+                    .clone()
+                    .call_binary(pair[1].clone(), BinaryFunc::IsNotDistinctFrom);
                 p.permute_with(&|c| c - offsets[i]);
                 per_input[i].push(p);
             }

@@ -17,7 +17,11 @@ async fn main() {
     }
     let mut failed = 0;
     for f in &files {
-        let result = if rewrite { evert_sqllogictest::rewrite_file(f).await } else { evert_sqllogictest::run_file(f).await };
+        let result = if rewrite {
+            evert_sqllogictest::rewrite_file(f).await
+        } else {
+            evert_sqllogictest::run_file(f).await
+        };
         match result {
             Ok(()) => println!("ok      {}", f.display()),
             Err(e) => {

@@ -24,13 +24,17 @@ pub fn render_join<'s>(
     arities: &[usize],
     equivalences: &[Vec<MirScalarExpr>],
 ) -> CollectionBundle<'s> {
-    let offsets: Vec<usize> = arities.iter().scan(0, |acc, a| {
-        let o = *acc;
-        *acc += a;
-        Some(o)
-    }).collect();
+    let offsets: Vec<usize> = arities
+        .iter()
+        .scan(0, |acc, a| {
+            let o = *acc;
+            *acc += a;
+            Some(o)
+        })
+        .collect();
     let total_arity: usize = arities.iter().sum();
-    let columns_of = |i: usize| -> BTreeSet<usize> { (offsets[i]..offsets[i] + arities[i]).collect() };
+    let columns_of =
+        |i: usize| -> BTreeSet<usize> { (offsets[i]..offsets[i] + arities[i]).collect() };
 
     // Errors of the inputs are gathered at the end: arranging an input by a key can add the
     // key expressions' errors to it.
@@ -76,7 +80,12 @@ pub fn render_join<'s>(
         let keys = keys_for(next);
 
         // Key expressions in each side's local column numbering.
-        let prefix_position = |g: usize| prefix_columns.iter().position(|c| *c == g).expect("column in prefix");
+        let prefix_position = |g: usize| {
+            prefix_columns
+                .iter()
+                .position(|c| *c == g)
+                .expect("column in prefix")
+        };
         let prefix_key: Vec<MirScalarExpr> = keys
             .iter()
             .map(|(p, _)| {
@@ -111,14 +120,16 @@ pub fn render_join<'s>(
         let right = inputs[next].ensure_arranged(&Some(input_key), &name);
 
         let (left_identity, right_identity) = (left.identity, right.identity);
-        let joined_rows = left.oks.join_core(right.oks, move |key: &Row, v1: &Row, v2: &Row| {
-            let l = if left_identity { key } else { v1 };
-            let r = if right_identity { key } else { v2 };
-            let mut out = Row::with_capacity(l.byte_len() + r.byte_len());
-            out.appender().extend_by_row(l);
-            out.appender().extend_by_row(r);
-            Some(out)
-        });
+        let joined_rows = left
+            .oks
+            .join_core(right.oks, move |key: &Row, v1: &Row, v2: &Row| {
+                let l = if left_identity { key } else { v1 };
+                let r = if right_identity { key } else { v2 };
+                let mut out = Row::with_capacity(l.byte_len() + r.byte_len());
+                out.appender().extend_by_row(l);
+                out.appender().extend_by_row(r);
+                Some(out)
+            });
         prefix = Some(joined_rows);
         prefix_columns.extend(columns_of(next));
         joined.insert(next);
@@ -133,12 +144,19 @@ pub fn render_join<'s>(
     };
 
     // Residual equivalences and the original column order.
-    let prefix_position = |g: usize| prefix_columns.iter().position(|c| *c == g).expect("column in prefix");
+    let prefix_position = |g: usize| {
+        prefix_columns
+            .iter()
+            .position(|c| *c == g)
+            .expect("column in prefix")
+    };
     let mut predicates = Vec::new();
     for class in equivalences {
         for pair in class.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
-            let used = used_pairs.iter().any(|(p, i)| (p == a && i == b) || (p == b && i == a));
+            let used = used_pairs
+                .iter()
+                .any(|(p, i)| (p == a && i == b) || (p == b && i == a));
             if used {
                 continue;
             }
@@ -150,7 +168,9 @@ pub fn render_join<'s>(
         }
     }
     let projection: Vec<usize> = (0..total_arity).map(prefix_position).collect();
-    let mfp = MapFilterProject::new(total_arity).filter(predicates).project(projection);
+    let mfp = MapFilterProject::new(total_arity)
+        .filter(predicates)
+        .project(projection);
     if !mfp.is_identity() {
         let (o, e) = apply_mfp(oks, mfp);
         oks = o;

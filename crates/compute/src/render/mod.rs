@@ -47,7 +47,9 @@ impl<'s> ArrangementBundle<'s> {
     /// The arranged rows as a collection.
     pub fn as_collection(&self) -> RowCollection<'s> {
         let identity = self.identity;
-        self.oks.clone().as_collection(move |k: &Row, v: &Row| if identity { k.clone() } else { v.clone() })
+        self.oks
+            .clone()
+            .as_collection(move |k: &Row, v: &Row| if identity { k.clone() } else { v.clone() })
     }
 }
 
@@ -61,7 +63,11 @@ pub struct CollectionBundle<'s> {
 
 impl<'s> CollectionBundle<'s> {
     pub fn from_collections(oks: RowCollection<'s>, errs: ErrCollection<'s>) -> Self {
-        CollectionBundle { collection: Some(oks), errs, arranged: BTreeMap::new() }
+        CollectionBundle {
+            collection: Some(oks),
+            errs,
+            arranged: BTreeMap::new(),
+        }
     }
 
     /// The rows as a collection, unpacking an arrangement if that is all there is.
@@ -80,7 +86,11 @@ impl<'s> CollectionBundle<'s> {
 
     /// The relation arranged by `key`, reusing an existing arrangement when there is one.
     /// Key evaluation errors are added to the bundle's errors.
-    pub fn ensure_arranged(&mut self, key: &Option<Vec<MirScalarExpr>>, name: &str) -> ArrangementBundle<'s> {
+    pub fn ensure_arranged(
+        &mut self,
+        key: &Option<Vec<MirScalarExpr>>,
+        name: &str,
+    ) -> ArrangementBundle<'s> {
         if let Some(existing) = self.arranged.get(key) {
             return existing.clone();
         }
@@ -100,7 +110,11 @@ impl<'s> CollectionBundle<'s> {
     /// dataflow is dropped, which can happen while this one lives on (two indexes with the same
     /// key on one relation, or an index on a view over an indexed table, and the first index
     /// dropped). So the export gets an arrangement of its own.
-    pub fn arrange_for_export(&mut self, key: &Option<Vec<MirScalarExpr>>, name: &str) -> ArrangementBundle<'s> {
+    pub fn arrange_for_export(
+        &mut self,
+        key: &Option<Vec<MirScalarExpr>>,
+        name: &str,
+    ) -> ArrangementBundle<'s> {
         if let Some(existing) = self.arranged.get(key) {
             if !existing.imported {
                 return existing.clone();
@@ -122,8 +136,17 @@ pub fn arrange_collection<'s>(
 ) -> (ArrangementBundle<'s>, Option<ErrCollection<'s>>) {
     match key {
         None => {
-            let arranged = collection.map(|row| (row, Row::default())).arrange_by_key_named(name);
-            (ArrangementBundle { oks: arranged, identity: true, imported: false }, None)
+            let arranged = collection
+                .map(|row| (row, Row::default()))
+                .arrange_by_key_named(name);
+            (
+                ArrangementBundle {
+                    oks: arranged,
+                    identity: true,
+                    imported: false,
+                },
+                None,
+            )
         }
         Some(key) => {
             let mut arena = RowArena::new();
@@ -152,7 +175,14 @@ pub fn arrange_collection<'s>(
                 Some(result)
             });
             let arranged = keyed.arrange_by_key_named(name);
-            (ArrangementBundle { oks: arranged, identity: false, imported: false }, Some(errs))
+            (
+                ArrangementBundle {
+                    oks: arranged,
+                    identity: false,
+                    imported: false,
+                },
+                Some(errs),
+            )
         }
     }
 }
@@ -170,35 +200,62 @@ pub struct RenderError(pub String);
 
 impl<'s> Context<'s> {
     pub fn new(scope: Scope<'s, Timestamp>, worker_index: usize) -> Self {
-        Context { scope, bindings: BTreeMap::new(), worker_index }
+        Context {
+            scope,
+            bindings: BTreeMap::new(),
+            worker_index,
+        }
     }
 
     pub fn empty_oks(&self) -> RowCollection<'s> {
-        Vec::<(Row, Timestamp, Diff)>::new().to_stream(self.scope).as_collection()
+        Vec::<(Row, Timestamp, Diff)>::new()
+            .to_stream(self.scope)
+            .as_collection()
     }
 
     pub fn empty_errs(&self) -> ErrCollection<'s> {
-        Vec::<(EvalError, Timestamp, Diff)>::new().to_stream(self.scope).as_collection()
+        Vec::<(EvalError, Timestamp, Diff)>::new()
+            .to_stream(self.scope)
+            .as_collection()
     }
 
     /// Brings every arrangement of collection `id` into this dataflow.
-    pub fn import(&mut self, registry: &mut TraceRegistry, id: GlobalId) -> Result<(), RenderError> {
-        let traces = registry
-            .get_mut(&id)
-            .ok_or_else(|| RenderError(format!("collection {id} has no arrangement on this worker")))?;
+    pub fn import(
+        &mut self,
+        registry: &mut TraceRegistry,
+        id: GlobalId,
+    ) -> Result<(), RenderError> {
+        let traces = registry.get_mut(&id).ok_or_else(|| {
+            RenderError(format!("collection {id} has no arrangement on this worker"))
+        })?;
         let mut arranged = BTreeMap::new();
         for (key, trace) in traces.arrangements.iter_mut() {
             let oks = trace.oks.import_named(self.scope, &format!("Import {id}"));
-            arranged.insert(key.clone(), ArrangementBundle { oks, identity: trace.identity, imported: true });
+            arranged.insert(
+                key.clone(),
+                ArrangementBundle {
+                    oks,
+                    identity: trace.identity,
+                    imported: true,
+                },
+            );
         }
         let errs = match &mut traces.errs {
             Some(errs) => {
                 let errs: &mut TraceAgent<_> = errs;
-                errs.import_named(self.scope, &format!("ImportErrors {id}")).as_collection(|k: &EvalError, _| k.clone())
+                errs.import_named(self.scope, &format!("ImportErrors {id}"))
+                    .as_collection(|k: &EvalError, _| k.clone())
             }
             None => self.empty_errs(),
         };
-        self.bindings.insert(Id::Global(id), CollectionBundle { collection: None, errs, arranged });
+        self.bindings.insert(
+            Id::Global(id),
+            CollectionBundle {
+                collection: None,
+                errs,
+                arranged,
+            },
+        );
         Ok(())
     }
 
@@ -224,8 +281,12 @@ impl<'s> Context<'s> {
                 }
                 result
             }
-            MirRelationExpr::LetRec { .. } => Err(RenderError("recursive queries are not supported yet".into())),
-            MirRelationExpr::Project { .. } | MirRelationExpr::Map { .. } | MirRelationExpr::Filter { .. } => {
+            MirRelationExpr::LetRec { .. } => Err(RenderError(
+                "recursive queries are not supported yet".into(),
+            )),
+            MirRelationExpr::Project { .. }
+            | MirRelationExpr::Map { .. }
+            | MirRelationExpr::Filter { .. } => {
                 let (mfp, input) = MapFilterProject::extract_from(expr);
                 let input = self.render(input)?;
                 Ok(self.render_mfp(input, mfp))
@@ -234,7 +295,10 @@ impl<'s> Context<'s> {
                 let input = self.render(input)?;
                 Ok(self.render_flat_map(input, func.clone(), exprs.clone()))
             }
-            MirRelationExpr::Join { inputs, equivalences } => {
+            MirRelationExpr::Join {
+                inputs,
+                equivalences,
+            } => {
                 let mut bundles = Vec::with_capacity(inputs.len());
                 for i in inputs {
                     bundles.push(self.render(i)?);
@@ -242,23 +306,51 @@ impl<'s> Context<'s> {
                 let arities = inputs.iter().map(|i| i.arity()).collect::<Vec<_>>();
                 Ok(join::render_join(self, bundles, &arities, equivalences))
             }
-            MirRelationExpr::Reduce { input, group_key, aggregates } => {
+            MirRelationExpr::Reduce {
+                input,
+                group_key,
+                aggregates,
+            } => {
                 let input = self.render(input)?;
-                Ok(reduce::render_reduce(self, input, group_key.clone(), aggregates.clone()))
+                Ok(reduce::render_reduce(
+                    self,
+                    input,
+                    group_key.clone(),
+                    aggregates.clone(),
+                ))
             }
-            MirRelationExpr::TopK { input, group_key, order_key, limit, offset } => {
+            MirRelationExpr::TopK {
+                input,
+                group_key,
+                order_key,
+                limit,
+                offset,
+            } => {
                 let input = self.render(input)?;
-                Ok(topk::render_topk(input, group_key.clone(), order_key.clone(), *limit, *offset))
+                Ok(topk::render_topk(
+                    input,
+                    group_key.clone(),
+                    order_key.clone(),
+                    *limit,
+                    *offset,
+                ))
             }
             MirRelationExpr::Negate { input } => {
                 let input = self.render(input)?;
-                Ok(CollectionBundle::from_collections(input.as_collection().negate(), input.errs))
+                Ok(CollectionBundle::from_collections(
+                    input.as_collection().negate(),
+                    input.errs,
+                ))
             }
             MirRelationExpr::Threshold { input } => {
                 let input = self.render(input)?;
-                let oks = input
-                    .as_collection()
-                    .threshold_named("Threshold", |_row, count: &Diff| if *count > 0 { *count } else { 0 });
+                let oks =
+                    input
+                        .as_collection()
+                        .threshold_named(
+                            "Threshold",
+                            |_row, count: &Diff| if *count > 0 { *count } else { 0 },
+                        );
                 Ok(CollectionBundle::from_collections(oks, input.errs))
             }
             MirRelationExpr::Union { base, inputs } => {
@@ -282,11 +374,20 @@ impl<'s> Context<'s> {
         }
     }
 
-    fn render_constant(&mut self, rows: &Result<Vec<(Row, Diff)>, EvalError>) -> CollectionBundle<'s> {
+    fn render_constant(
+        &mut self,
+        rows: &Result<Vec<(Row, Diff)>, EvalError>,
+    ) -> CollectionBundle<'s> {
         // Constants enter on worker 0 only, so they are counted once.
-        let (ok_rows, err_rows): (Vec<(Row, Timestamp, Diff)>, Vec<(EvalError, Timestamp, Diff)>) = match rows {
+        let (ok_rows, err_rows): (
+            Vec<(Row, Timestamp, Diff)>,
+            Vec<(EvalError, Timestamp, Diff)>,
+        ) = match rows {
             _ if self.worker_index != 0 => (vec![], vec![]),
-            Ok(rows) => (rows.iter().map(|(r, d)| (r.clone(), 0, *d)).collect(), vec![]),
+            Ok(rows) => (
+                rows.iter().map(|(r, d)| (r.clone(), 0, *d)).collect(),
+                vec![],
+            ),
             Err(e) => (vec![], vec![(e.clone(), 0, 1)]),
         };
         let oks = ok_rows.to_stream(self.scope).as_collection();
@@ -294,7 +395,11 @@ impl<'s> Context<'s> {
         CollectionBundle::from_collections(oks, errs)
     }
 
-    pub fn render_mfp(&mut self, input: CollectionBundle<'s>, mfp: MapFilterProject) -> CollectionBundle<'s> {
+    pub fn render_mfp(
+        &mut self,
+        input: CollectionBundle<'s>,
+        mfp: MapFilterProject,
+    ) -> CollectionBundle<'s> {
         if mfp.is_identity() {
             return input;
         }
@@ -303,7 +408,12 @@ impl<'s> Context<'s> {
         CollectionBundle::from_collections(oks, input.errs.concat(errs))
     }
 
-    fn render_flat_map(&mut self, input: CollectionBundle<'s>, func: TableFunc, exprs: Vec<MirScalarExpr>) -> CollectionBundle<'s> {
+    fn render_flat_map(
+        &mut self,
+        input: CollectionBundle<'s>,
+        func: TableFunc,
+        exprs: Vec<MirScalarExpr>,
+    ) -> CollectionBundle<'s> {
         let mut arena = RowArena::new();
         let (oks, errs) = flat_map_fallible(input.as_collection(), "FlatMap", move |row: Row| {
             let results = {
@@ -347,7 +457,10 @@ impl<'s> Context<'s> {
 }
 
 /// Applies a map-filter-project to every row.
-pub fn apply_mfp<'s>(collection: RowCollection<'s>, mfp: MapFilterProject) -> (RowCollection<'s>, ErrCollection<'s>) {
+pub fn apply_mfp<'s>(
+    collection: RowCollection<'s>,
+    mfp: MapFilterProject,
+) -> (RowCollection<'s>, ErrCollection<'s>) {
     let mut arena = RowArena::new();
     let mut out = Row::default();
     flat_map_fallible(collection, "MapFilterProject", move |row: Row| {

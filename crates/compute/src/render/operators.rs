@@ -13,7 +13,10 @@ pub fn flat_map_fallible<'s, D, D1, D2, I, L>(
     collection: VecCollection<'s, Timestamp, D, Diff>,
     name: &str,
     mut logic: L,
-) -> (VecCollection<'s, Timestamp, D1, Diff>, VecCollection<'s, Timestamp, D2, Diff>)
+) -> (
+    VecCollection<'s, Timestamp, D1, Diff>,
+    VecCollection<'s, Timestamp, D2, Diff>,
+)
 where
     D: Clone + 'static,
     D1: Clone + 'static,
@@ -26,8 +29,14 @@ where
     builder.set_notify_for(0, FrontierInterest::Never);
     let (ok_output, ok_stream) = builder.new_output();
     let (err_output, err_stream) = builder.new_output();
-    let mut ok_output = OutputBuilder::<_, timely::container::CapacityContainerBuilder<Vec<(D1, Timestamp, Diff)>>>::from(ok_output);
-    let mut err_output = OutputBuilder::<_, timely::container::CapacityContainerBuilder<Vec<(D2, Timestamp, Diff)>>>::from(err_output);
+    let mut ok_output = OutputBuilder::<
+        _,
+        timely::container::CapacityContainerBuilder<Vec<(D1, Timestamp, Diff)>>,
+    >::from(ok_output);
+    let mut err_output = OutputBuilder::<
+        _,
+        timely::container::CapacityContainerBuilder<Vec<(D2, Timestamp, Diff)>>,
+    >::from(err_output);
     builder.build(move |_| {
         move |_frontiers| {
             let mut oks = ok_output.activate();

@@ -117,11 +117,14 @@ pub fn render_reduce<'s>(
         .filter(|(_, a)| a.func.is_accumulable() && !a.distinct)
         .map(|(i, _)| i)
         .collect();
-    let others: Vec<usize> = (0..aggregates.len()).filter(|i| !accumulable.contains(i)).collect();
+    let others: Vec<usize> = (0..aggregates.len())
+        .filter(|i| !accumulable.contains(i))
+        .collect();
     // The accumulable partial also defines which groups exist, so it is always rendered
     // unless a single non-accumulable aggregate is all there is.
-    let need_accumulable =
-        !accumulable.is_empty() || others.len() != 1 || others.iter().any(|i| aggregates[*i].filter.is_some());
+    let need_accumulable = !accumulable.is_empty()
+        || others.len() != 1
+        || others.iter().any(|i| aggregates[*i].filter.is_some());
 
     // One pass over the input evaluates the key and every aggregate's arguments.
     let key_exprs = group_key.clone();
@@ -129,23 +132,40 @@ pub fn render_reduce<'s>(
     let accumulable_list = accumulable.clone();
     let others_list = others.clone();
     let mut arena = RowArena::new();
-    let (evaluated, eval_errs) = flat_map_fallible(input.as_collection(), "ReduceInputs", move |row: Row| {
-        let results = evaluate_inputs(&row, &key_exprs, &aggs, &accumulable_list, &others_list, need_accumulable, &arena);
-        arena.clear();
-        results
-    });
+    let (evaluated, eval_errs) =
+        flat_map_fallible(input.as_collection(), "ReduceInputs", move |row: Row| {
+            let results = evaluate_inputs(
+                &row,
+                &key_exprs,
+                &aggs,
+                &accumulable_list,
+                &others_list,
+                need_accumulable,
+                &arena,
+            );
+            arena.clear();
+            results
+        });
     let mut errs = input.errs.concat(eval_errs);
 
     let mut partials: Vec<KeyedResults<'s>> = Vec::new();
     if need_accumulable {
-        let funcs: Vec<AggregateFunc> = accumulable.iter().map(|i| aggregates[*i].func.clone()).collect();
+        let funcs: Vec<AggregateFunc> = accumulable
+            .iter()
+            .map(|i| aggregates[*i].func.clone())
+            .collect();
         let count = funcs.len();
         let accumulated = evaluated
             .clone()
             .filter(|(_, (tag, _))| *tag == ACCUMULABLE)
             .explode(move |(key, (_, payload)): (Row, (usize, Row))| {
-                let mut accums = Accums { rows: 1, accs: vec![Accumulator::default(); count] };
-                for ((acc, func), value) in accums.accs.iter_mut().zip(funcs.iter()).zip(payload.iter()) {
+                let mut accums = Accums {
+                    rows: 1,
+                    accs: vec![Accumulator::default(); count],
+                };
+                for ((acc, func), value) in
+                    accums.accs.iter_mut().zip(funcs.iter()).zip(payload.iter())
+                {
                     // Values were type-checked by the planner; a mismatch is an internal
                     // error and is reported when the group is finished.
                     let _ = acc.add_value(func, value, 1);
@@ -153,7 +173,10 @@ pub fn render_reduce<'s>(
                 Some((key, accums))
             })
             .arrange_by_self_named("Arrange: Accumulable");
-        let funcs: Vec<AggregateFunc> = accumulable.iter().map(|i| aggregates[*i].func.clone()).collect();
+        let funcs: Vec<AggregateFunc> = accumulable
+            .iter()
+            .map(|i| aggregates[*i].func.clone())
+            .collect();
         let finished = accumulated
             .reduce_abelian::<_, ValBuilder<Row, Result<Row, EvalError>, Timestamp, Diff>, ValSpine<Row, Result<Row, EvalError>, Timestamp, Diff>, _, _>(
                 "Accumulable",
@@ -193,74 +216,104 @@ pub fn render_reduce<'s>(
             .filter(move |(_, (tag, _))| *tag == index)
             .map(|(key, (_, payload))| (key, payload));
         if aggregate.distinct {
-            values = values.threshold_named("Distinct", |_, count: &Diff| if *count > 0 { 1 } else { 0 });
+            values = values
+                .threshold_named("Distinct", |_, count: &Diff| if *count > 0 { 1 } else { 0 });
         }
         let order = aggregate.column_orders();
         let func = aggregate.func.clone();
         let finished = values
-            .reduce_named("Aggregate", move |_key: &Row, input: &[(&Row, Diff)], output: &mut Vec<(Result<Row, EvalError>, Diff)>| {
-                let arena = RowArena::new();
-                let mut group: Vec<(Vec<Datum>, Diff)> = Vec::with_capacity(input.len());
-                for (row, diff) in input {
-                    if *diff < 0 {
-                        output.push((Err(EvalError::Internal("negative multiplicity in an aggregate".into())), 1));
-                        return;
+            .reduce_named(
+                "Aggregate",
+                move |_key: &Row,
+                      input: &[(&Row, Diff)],
+                      output: &mut Vec<(Result<Row, EvalError>, Diff)>| {
+                    let arena = RowArena::new();
+                    let mut group: Vec<(Vec<Datum>, Diff)> = Vec::with_capacity(input.len());
+                    for (row, diff) in input {
+                        if *diff < 0 {
+                            output.push((
+                                Err(EvalError::Internal(
+                                    "negative multiplicity in an aggregate".into(),
+                                )),
+                                1,
+                            ));
+                            return;
+                        }
+                        group.push((row.unpack(), *diff));
                     }
-                    group.push((row.unpack(), *diff));
-                }
-                let result = func.eval_group(group, &order, &arena).map(Row::of);
-                output.push((result, 1));
-            })
+                    let result = func.eval_group(group, &order, &arena).map(Row::of);
+                    output.push((result, 1));
+                },
+            )
             .map(move |(key, result)| (key, (index, result)));
         partials.push(finished);
     }
 
     let arity = aggregates.len();
     let accumulable_positions = accumulable.clone();
-    let defaults: Vec<Row> = aggregates.iter().map(|a| Row::of(a.func.default_value())).collect();
-    let collated: VecCollection<'s, Timestamp, (Row, Result<Row, EvalError>), Diff> = if partials.len() == 1 {
-        partials.pop().expect("one partial").map(|(key, (_, result))| (key, result))
+    let defaults: Vec<Row> = aggregates
+        .iter()
+        .map(|a| Row::of(a.func.default_value()))
+        .collect();
+    let collated: VecCollection<'s, Timestamp, (Row, Result<Row, EvalError>), Diff> = if partials
+        .len()
+        == 1
+    {
+        partials
+            .pop()
+            .expect("one partial")
+            .map(|(key, (_, result))| (key, result))
     } else {
         let mut all = partials.remove(0);
         for p in partials {
             all = all.concat(p);
         }
-        all.reduce_named("Collate", move |_key: &Row, input: &[(&(usize, Result<Row, EvalError>), Diff)], output: &mut Vec<(Result<Row, EvalError>, Diff)>| {
-            let mut values: Vec<Option<Row>> = vec![None; arity];
-            let mut exists = false;
-            for ((tag, result), _) in input {
-                match result {
-                    Err(e) => {
-                        output.push((Err(e.clone()), 1));
-                        return;
-                    }
-                    Ok(row) if *tag == ACCUMULABLE => {
-                        exists = true;
-                        for (position, datum) in accumulable_positions.iter().zip(row.iter()) {
-                            values[*position] = Some(Row::of(datum));
+        all.reduce_named(
+            "Collate",
+            move |_key: &Row,
+                  input: &[(&(usize, Result<Row, EvalError>), Diff)],
+                  output: &mut Vec<(Result<Row, EvalError>, Diff)>| {
+                let mut values: Vec<Option<Row>> = vec![None; arity];
+                let mut exists = false;
+                for ((tag, result), _) in input {
+                    match result {
+                        Err(e) => {
+                            output.push((Err(e.clone()), 1));
+                            return;
                         }
+                        Ok(row) if *tag == ACCUMULABLE => {
+                            exists = true;
+                            for (position, datum) in accumulable_positions.iter().zip(row.iter()) {
+                                values[*position] = Some(Row::of(datum));
+                            }
+                        }
+                        Ok(row) => values[*tag] = Some(row.clone()),
                     }
-                    Ok(row) => values[*tag] = Some(row.clone()),
                 }
-            }
-            if !exists {
-                return;
-            }
-            let mut out = Row::default();
-            for (i, v) in values.iter().enumerate() {
-                out.appender().extend_by_row(v.as_ref().unwrap_or(&defaults[i]));
-            }
-            output.push((Ok(out), 1));
-        })
+                if !exists {
+                    return;
+                }
+                let mut out = Row::default();
+                for (i, v) in values.iter().enumerate() {
+                    out.appender()
+                        .extend_by_row(v.as_ref().unwrap_or(&defaults[i]));
+                }
+                output.push((Ok(out), 1));
+            },
+        )
     };
 
-    let (oks, result_errs) = flat_map_fallible(collated, "ReduceOutput", |(key, result): (Row, Result<Row, EvalError>)| {
-        Some(result.map(|values| {
-            let mut row = key;
-            row.appender().extend_by_row(&values);
-            row
-        }))
-    });
+    let (oks, result_errs) = flat_map_fallible(
+        collated,
+        "ReduceOutput",
+        |(key, result): (Row, Result<Row, EvalError>)| {
+            Some(result.map(|values| {
+                let mut row = key;
+                row.appender().extend_by_row(&values);
+                row
+            }))
+        },
+    );
     errs = errs.concat(result_errs);
     let _ = ctx;
     CollectionBundle::from_collections(oks, errs)

@@ -25,32 +25,47 @@ pub fn render_topk<'s>(
         };
         (key, row)
     });
-    let ranked = keyed.reduce_named("TopK", move |_key: &Row, rows: &[(&Row, Diff)], output: &mut Vec<(Result<Row, EvalError>, Diff)>| {
-        if rows.iter().any(|(_, d)| *d < 0) {
-            output.push((Err(EvalError::Internal("negative multiplicity in TopK input".into())), 1));
-            return;
-        }
-        let mut sorted: Vec<(Vec<Datum>, &Row, Diff)> = rows.iter().map(|(r, d)| (r.unpack(), *r, *d)).collect();
-        sorted.sort_by(|a, b| match compare_by_order(&a.0, &b.0, &order_key) {
-            // Ties are broken by the whole row so the choice is deterministic.
-            Ordering::Equal => a.1.cmp(b.1),
-            o => o,
-        });
-        let mut to_skip = offset as i64;
-        let mut remaining = limit.map(|l| l as i64).unwrap_or(i64::MAX);
-        for (_, row, count) in sorted {
-            if remaining == 0 {
-                break;
+    let ranked = keyed.reduce_named(
+        "TopK",
+        move |_key: &Row,
+              rows: &[(&Row, Diff)],
+              output: &mut Vec<(Result<Row, EvalError>, Diff)>| {
+            if rows.iter().any(|(_, d)| *d < 0) {
+                output.push((
+                    Err(EvalError::Internal(
+                        "negative multiplicity in TopK input".into(),
+                    )),
+                    1,
+                ));
+                return;
             }
-            let skipped = to_skip.min(count);
-            to_skip -= skipped;
-            let take = (count - skipped).min(remaining);
-            if take > 0 {
-                output.push((Ok(row.clone()), take));
-                remaining -= take;
+            let mut sorted: Vec<(Vec<Datum>, &Row, Diff)> =
+                rows.iter().map(|(r, d)| (r.unpack(), *r, *d)).collect();
+            sorted.sort_by(|a, b| match compare_by_order(&a.0, &b.0, &order_key) {
+                // Ties are broken by the whole row so the choice is deterministic.
+                Ordering::Equal => a.1.cmp(b.1),
+                o => o,
+            });
+            let mut to_skip = offset as i64;
+            let mut remaining = limit.map(|l| l as i64).unwrap_or(i64::MAX);
+            for (_, row, count) in sorted {
+                if remaining == 0 {
+                    break;
+                }
+                let skipped = to_skip.min(count);
+                to_skip -= skipped;
+                let take = (count - skipped).min(remaining);
+                if take > 0 {
+                    output.push((Ok(row.clone()), take));
+                    remaining -= take;
+                }
             }
-        }
-    });
-    let (oks, errs) = flat_map_fallible(ranked, "TopKOutput", |(_, result): (Row, Result<Row, EvalError>)| Some(result));
+        },
+    );
+    let (oks, errs) = flat_map_fallible(
+        ranked,
+        "TopKOutput",
+        |(_, result): (Row, Result<Row, EvalError>)| Some(result),
+    );
     CollectionBundle::from_collections(oks, input.errs.concat(errs))
 }

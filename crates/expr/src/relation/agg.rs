@@ -37,7 +37,9 @@ pub enum AggregateFunc {
     /// `string_agg(value, delimiter)`
     StringAgg,
     /// `array_agg(value)` (NULLs included)
-    ArrayAgg { elem_type: ScalarType },
+    ArrayAgg {
+        elem_type: ScalarType,
+    },
     /// `jsonb_agg(value)`
     JsonbAgg,
     /// `jsonb_object_agg(key, value)`
@@ -55,7 +57,15 @@ impl AggregateFunc {
         use AggregateFunc::*;
         matches!(
             self,
-            Count | SumInt32 | SumInt64 | SumFloat32 | SumFloat64 | SumNumeric | SumInterval | BoolAnd | BoolOr
+            Count
+                | SumInt32
+                | SumInt64
+                | SumFloat32
+                | SumFloat64
+                | SumNumeric
+                | SumInterval
+                | BoolAnd
+                | BoolOr
         )
     }
 
@@ -63,7 +73,10 @@ impl AggregateFunc {
     pub fn is_order_sensitive(&self) -> bool {
         matches!(
             self,
-            AggregateFunc::StringAgg | AggregateFunc::ArrayAgg { .. } | AggregateFunc::JsonbAgg | AggregateFunc::JsonbObjectAgg
+            AggregateFunc::StringAgg
+                | AggregateFunc::ArrayAgg { .. }
+                | AggregateFunc::JsonbAgg
+                | AggregateFunc::JsonbObjectAgg
         )
     }
 
@@ -77,7 +90,10 @@ impl AggregateFunc {
 
     pub fn output_type(&self, arg_types: &[ColumnType]) -> ColumnType {
         use AggregateFunc::*;
-        let arg = arg_types.first().map(|t| t.scalar_type.clone()).unwrap_or(ScalarType::Int64);
+        let arg = arg_types
+            .first()
+            .map(|t| t.scalar_type.clone())
+            .unwrap_or(ScalarType::Int64);
         match self {
             Count => ScalarType::Int64.nullable(false),
             SumInt32 => ScalarType::Int64.nullable(true),
@@ -90,9 +106,12 @@ impl AggregateFunc {
             StringAgg => ScalarType::String.nullable(true),
             ArrayAgg { elem_type } => ScalarType::Array(Box::new(elem_type.clone())).nullable(true),
             JsonbAgg | JsonbObjectAgg => ScalarType::Jsonb.nullable(true),
-            VarPop | VarSamp | StddevPop | StddevSamp => {
-                if arg == ScalarType::Float64 { ScalarType::Float64 } else { ScalarType::numeric() }.nullable(true)
+            VarPop | VarSamp | StddevPop | StddevSamp => if arg == ScalarType::Float64 {
+                ScalarType::Float64
+            } else {
+                ScalarType::numeric()
             }
+            .nullable(true),
         }
     }
 
@@ -136,7 +155,11 @@ impl AggregateFunc {
                 let n: Diff = if values.first().is_some_and(|(v, _)| v.is_empty()) {
                     values.iter().map(|(_, d)| *d).sum()
                 } else {
-                    values.iter().filter(|(v, _)| v.is_empty() || !v[0].is_null()).map(|(_, d)| *d).sum()
+                    values
+                        .iter()
+                        .filter(|(v, _)| v.is_empty() || !v[0].is_null())
+                        .map(|(_, d)| *d)
+                        .sum()
                 };
                 Datum::Int64(n)
             }
@@ -202,7 +225,9 @@ impl AggregateFunc {
                             items.push(crate::scalar::jsonb::datum_to_json(&v[0]));
                         }
                     }
-                    Datum::Jsonb(arena.push_string(&evert_repr::adt::jsonb::to_canonical(&serde_json::Value::Array(items))))
+                    Datum::Jsonb(arena.push_string(&evert_repr::adt::jsonb::to_canonical(
+                        &serde_json::Value::Array(items),
+                    )))
                 }
             }
             JsonbObjectAgg => {
@@ -212,7 +237,9 @@ impl AggregateFunc {
                     let mut map = serde_json::Map::new();
                     for (v, _) in values.iter() {
                         if v[0].is_null() {
-                            return Err(EvalError::InvalidParameterValue("field name must not be null".into()));
+                            return Err(EvalError::InvalidParameterValue(
+                                "field name must not be null".into(),
+                            ));
                         }
                         let key = match v[0] {
                             Datum::String(s) => s.to_string(),
@@ -220,15 +247,22 @@ impl AggregateFunc {
                         };
                         map.insert(key, crate::scalar::jsonb::datum_to_json(&v[1]));
                     }
-                    Datum::Jsonb(arena.push_string(&evert_repr::adt::jsonb::to_canonical(&serde_json::Value::Object(map))))
+                    Datum::Jsonb(arena.push_string(&evert_repr::adt::jsonb::to_canonical(
+                        &serde_json::Value::Object(map),
+                    )))
                 }
             }
-            VarPop | VarSamp | StddevPop | StddevSamp => variance(self, non_null().map(|(v, d)| (v[0], *d)))?,
+            VarPop | VarSamp | StddevPop | StddevSamp => {
+                variance(self, non_null().map(|(v, d)| (v[0], *d)))?
+            }
         })
     }
 }
 
-fn variance<'a>(func: &AggregateFunc, values: impl Iterator<Item = (Datum<'a>, Diff)>) -> Result<Datum<'a>, EvalError> {
+fn variance<'a>(
+    func: &AggregateFunc,
+    values: impl Iterator<Item = (Datum<'a>, Diff)>,
+) -> Result<Datum<'a>, EvalError> {
     let values: Vec<(Datum, Diff)> = values.collect();
     let n: Diff = values.iter().map(|(_, d)| *d).sum();
     let sample = matches!(func, AggregateFunc::VarSamp | AggregateFunc::StddevSamp);
@@ -239,25 +273,40 @@ fn variance<'a>(func: &AggregateFunc, values: impl Iterator<Item = (Datum<'a>, D
     let is_float = matches!(values.first(), Some((Datum::Float64(_), _)));
     if is_float {
         let count = n as f64;
-        let mean = values.iter().map(|(v, d)| v.unwrap_float64() * *d as f64).sum::<f64>() / count;
-        let sq: f64 = values.iter().map(|(v, d)| (v.unwrap_float64() - mean).powi(2) * *d as f64).sum();
+        let mean = values
+            .iter()
+            .map(|(v, d)| v.unwrap_float64() * *d as f64)
+            .sum::<f64>()
+            / count;
+        let sq: f64 = values
+            .iter()
+            .map(|(v, d)| (v.unwrap_float64() - mean).powi(2) * *d as f64)
+            .sum();
         let var = sq / if sample { count - 1.0 } else { count };
         return Ok(Datum::Float64(if sqrt { var.sqrt() } else { var }));
     }
     let count = Decimal::from(n);
     let mut sum = Decimal::ZERO;
     for (v, d) in &values {
-        sum = sum.checked_add(v.unwrap_numeric() * Decimal::from(*d)).ok_or(EvalError::NumericOverflow)?;
+        sum = sum
+            .checked_add(v.unwrap_numeric() * Decimal::from(*d))
+            .ok_or(EvalError::NumericOverflow)?;
     }
     let mean = sum / count;
     let mut sq = Decimal::ZERO;
     for (v, d) in &values {
         let diff = v.unwrap_numeric() - mean;
-        sq = sq.checked_add(diff * diff * Decimal::from(*d)).ok_or(EvalError::NumericOverflow)?;
+        sq = sq
+            .checked_add(diff * diff * Decimal::from(*d))
+            .ok_or(EvalError::NumericOverflow)?;
     }
     let denom = if sample { count - Decimal::ONE } else { count };
     let var = sq.checked_div(denom).ok_or(EvalError::NumericOverflow)?;
-    let result = if sqrt { var.sqrt().ok_or(EvalError::NumericOverflow)? } else { var };
+    let result = if sqrt {
+        var.sqrt().ok_or(EvalError::NumericOverflow)?
+    } else {
+        var
+    };
     let scale = (16 - numeric::integer_digits(&result) as i32).max(0) as u32;
     Ok(Datum::Numeric(numeric::rescale(result, scale.min(20))))
 }
@@ -290,7 +339,12 @@ pub struct Accumulator {
 impl Accumulator {
     /// Adds a (non-NULL) value with multiplicity `d`. NULLs are skipped by the caller for
     /// all aggregates except `count(*)`.
-    pub fn add_value(&mut self, func: &AggregateFunc, value: Datum, d: Diff) -> Result<(), EvalError> {
+    pub fn add_value(
+        &mut self,
+        func: &AggregateFunc,
+        value: Datum,
+        d: Diff,
+    ) -> Result<(), EvalError> {
         use AggregateFunc::*;
         if value.is_null() {
             return Ok(());
@@ -302,7 +356,12 @@ impl Accumulator {
             (SumInt32 | SumInt64, Datum::Int64(i)) => self.int_sum += i128::from(i) * i128::from(d),
             (SumFloat32, Datum::Float32(f)) => self.float_sum.add(f64::from(f), d),
             (SumFloat64, Datum::Float64(f)) => self.float_sum.add(f, d),
-            (SumNumeric, Datum::Numeric(n)) => add_numeric_part(&mut self.numeric_parts, n.scale(), n.mantissa() * i128::from(d), d),
+            (SumNumeric, Datum::Numeric(n)) => add_numeric_part(
+                &mut self.numeric_parts,
+                n.scale(),
+                n.mantissa() * i128::from(d),
+                d,
+            ),
             (SumInterval, Datum::Interval(iv)) => {
                 self.interval_months += i64::from(iv.months) * d;
                 self.interval_days += i64::from(iv.days) * d;
@@ -312,7 +371,10 @@ impl Accumulator {
             (BoolAnd | BoolOr, Datum::False) => self.falses += d,
             (Count, _) => {}
             (func, value) => {
-                return Err(EvalError::Internal(format!("{} cannot accumulate {value:?}", func.name())));
+                return Err(EvalError::Internal(format!(
+                    "{} cannot accumulate {value:?}",
+                    func.name()
+                )));
             }
         }
         Ok(())
@@ -336,16 +398,23 @@ impl Accumulator {
     pub fn finish(&self, func: &AggregateFunc) -> Result<Datum<'static>, EvalError> {
         use AggregateFunc::*;
         if self.count < 0 {
-            return Err(EvalError::Internal(format!("{} accumulated a negative count", func.name())));
+            return Err(EvalError::Internal(format!(
+                "{} accumulated a negative count",
+                func.name()
+            )));
         }
         if self.count == 0 && *func != Count {
             return Ok(Datum::Null);
         }
         Ok(match func {
             Count => Datum::Int64(self.count),
-            SumInt32 => Datum::Int64(i64::try_from(self.int_sum).map_err(|_| EvalError::IntegerOutOfRange("bigint".into()))?),
+            SumInt32 => Datum::Int64(
+                i64::try_from(self.int_sum)
+                    .map_err(|_| EvalError::IntegerOutOfRange("bigint".into()))?,
+            ),
             SumInt64 => Datum::Numeric(
-                Decimal::try_from_i128_with_scale(self.int_sum, 0).map_err(|_| EvalError::NumericOverflow)?,
+                Decimal::try_from_i128_with_scale(self.int_sum, 0)
+                    .map_err(|_| EvalError::NumericOverflow)?,
             ),
             // As in PostgreSQL, a finite sum too large for the type is an error.
             SumFloat32 => {
@@ -365,13 +434,21 @@ impl Accumulator {
             }
             SumNumeric => Datum::Numeric(numeric::normalize_zero(self.numeric_sum()?)),
             SumInterval => Datum::Interval(evert_repr::Interval {
-                months: i32::try_from(self.interval_months).map_err(|_| EvalError::IntervalOutOfRange)?,
-                days: i32::try_from(self.interval_days).map_err(|_| EvalError::IntervalOutOfRange)?,
-                micros: i64::try_from(self.interval_micros).map_err(|_| EvalError::IntervalOutOfRange)?,
+                months: i32::try_from(self.interval_months)
+                    .map_err(|_| EvalError::IntervalOutOfRange)?,
+                days: i32::try_from(self.interval_days)
+                    .map_err(|_| EvalError::IntervalOutOfRange)?,
+                micros: i64::try_from(self.interval_micros)
+                    .map_err(|_| EvalError::IntervalOutOfRange)?,
             }),
             BoolAnd => Datum::from_bool(self.falses == 0),
             BoolOr => Datum::from_bool(self.trues > 0),
-            other => return Err(EvalError::Internal(format!("{} is not accumulable", other.name()))),
+            other => {
+                return Err(EvalError::Internal(format!(
+                    "{} is not accumulable",
+                    other.name()
+                )))
+            }
         })
     }
 
@@ -384,7 +461,8 @@ impl Accumulator {
             *m *= i128::from(factor);
             *count *= factor;
         }
-        self.numeric_parts.retain(|(_, m, count)| *m != 0 || *count != 0);
+        self.numeric_parts
+            .retain(|(_, m, count)| *m != 0 || *count != 0);
         self.interval_months *= factor;
         self.interval_days *= factor;
         self.interval_micros *= i128::from(factor);
@@ -401,7 +479,8 @@ impl Accumulator {
             if *count != 0 {
                 result_scale = result_scale.max(*scale);
             }
-            let part = Decimal::try_from_i128_with_scale(*mantissa, *scale).map_err(|_| EvalError::NumericOverflow)?;
+            let part = Decimal::try_from_i128_with_scale(*mantissa, *scale)
+                .map_err(|_| EvalError::NumericOverflow)?;
             total = total.checked_add(part).ok_or(EvalError::NumericOverflow)?;
         }
         if total.scale() < result_scale {
@@ -451,7 +530,13 @@ pub struct AggregateExpr {
 
 impl AggregateExpr {
     pub fn new(func: AggregateFunc, args: Vec<MirScalarExpr>) -> AggregateExpr {
-        AggregateExpr { func, args, distinct: false, filter: None, order_by: vec![] }
+        AggregateExpr {
+            func,
+            args,
+            distinct: false,
+            filter: None,
+            order_by: vec![],
+        }
     }
 
     pub fn count_star() -> AggregateExpr {
@@ -468,7 +553,11 @@ impl AggregateExpr {
         self.order_by
             .iter()
             .enumerate()
-            .map(|(i, (_, desc, nulls_last))| ColumnOrder { column: self.args.len() + i, desc: *desc, nulls_last: *nulls_last })
+            .map(|(i, (_, desc, nulls_last))| ColumnOrder {
+                column: self.args.len() + i,
+                desc: *desc,
+                nulls_last: *nulls_last,
+            })
             .collect()
     }
 

@@ -65,7 +65,10 @@ impl ExactFloatSum {
         let sign: i128 = if bits >> 63 == 1 { -1 } else { 1 };
         let factor = sign.wrapping_mul(i128::from(multiplicity));
         let index = shift / 64;
-        self.add_limb(index, ((placed & u128::from(u64::MAX)) as i128).wrapping_mul(factor));
+        self.add_limb(
+            index,
+            ((placed & u128::from(u64::MAX)) as i128).wrapping_mul(factor),
+        );
         self.add_limb(index + 1, ((placed >> 64) as i128).wrapping_mul(factor));
     }
 
@@ -91,7 +94,10 @@ impl ExactFloatSum {
     }
 
     pub fn is_zero(&self) -> bool {
-        self.limbs.is_empty() && self.nans == 0 && self.positive_infinities == 0 && self.negative_infinities == 0
+        self.limbs.is_empty()
+            && self.nans == 0
+            && self.positive_infinities == 0
+            && self.negative_infinities == 0
     }
 
     /// The sum rounded to the nearest double: NaN if it holds a NaN or infinities of both
@@ -211,8 +217,18 @@ mod tests {
 
     #[test]
     fn retractions_leave_no_residue() {
-        assert_eq!(sum(&[(0.1, 1), (0.2, 1), (1e16, 1), (0.1, -1), (1e16, -1)]), 0.2);
-        assert_eq!(sum(&[(f64::INFINITY, 1), (f64::NEG_INFINITY, 1), (f64::NEG_INFINITY, -1)]), f64::INFINITY);
+        assert_eq!(
+            sum(&[(0.1, 1), (0.2, 1), (1e16, 1), (0.1, -1), (1e16, -1)]),
+            0.2
+        );
+        assert_eq!(
+            sum(&[
+                (f64::INFINITY, 1),
+                (f64::NEG_INFINITY, 1),
+                (f64::NEG_INFINITY, -1)
+            ]),
+            f64::INFINITY
+        );
         assert!(sum(&[(f64::NAN, 1), (1.0, 1)]).is_nan());
         assert_eq!(sum(&[(f64::NAN, 1), (1.0, 1), (f64::NAN, -1)]), 1.0);
         let mut s = ExactFloatSum::default();
@@ -230,14 +246,23 @@ mod tests {
         assert_eq!(sum(&[(1e308, 1), (-1e308, 1), (5e-324, 1)]), 5e-324);
         assert_eq!(sum(&[(-3.0, 1), (1.0, 1)]), -2.0);
         assert_eq!(sum(&[(1.0, 1), (1e-30, 1)]), 1.0);
-        assert_eq!(sum(&[(f64::MAX, 1), (f64::MAX, -1), (f64::MIN_POSITIVE, 1)]), f64::MIN_POSITIVE);
+        assert_eq!(
+            sum(&[(f64::MAX, 1), (f64::MAX, -1), (f64::MIN_POSITIVE, 1)]),
+            f64::MIN_POSITIVE
+        );
         assert_eq!(sum(&[(f64::MAX, 2)]), f64::INFINITY);
         // 2^53 + 1 + 1: each addition alone would round away the 1.
-        assert_eq!(sum(&[(9007199254740992.0, 1), (1.0, 2)]), 9007199254740994.0);
+        assert_eq!(
+            sum(&[(9007199254740992.0, 1), (1.0, 2)]),
+            9007199254740994.0
+        );
         assert_eq!(sum(&[(-0.5, 3)]), -1.5);
         assert_eq!(sum(&[]), 0.0);
         // A negative sum whose low digits are all zero.
-        assert_eq!(sum(&[(-9007199254740992.0, 2048)]), -9007199254740992.0 * 2048.0);
+        assert_eq!(
+            sum(&[(-9007199254740992.0, 2048)]),
+            -9007199254740992.0 * 2048.0
+        );
     }
 
     #[test]

@@ -57,22 +57,46 @@ pub struct ColumnOrder {
 
 impl ColumnOrder {
     pub fn asc(column: usize) -> ColumnOrder {
-        ColumnOrder { column, desc: false, nulls_last: true }
+        ColumnOrder {
+            column,
+            desc: false,
+            nulls_last: true,
+        }
     }
 }
 
 /// Compares two rows' datums by a sort order, with SQL semantics.
-pub fn compare_by_order(a: &[evert_repr::Datum], b: &[evert_repr::Datum], order: &[ColumnOrder]) -> std::cmp::Ordering {
+pub fn compare_by_order(
+    a: &[evert_repr::Datum],
+    b: &[evert_repr::Datum],
+    order: &[ColumnOrder],
+) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     for o in order {
         let (x, y) = (&a[o.column], &b[o.column]);
         let ord = match (x.is_null(), y.is_null()) {
             (true, true) => Ordering::Equal,
-            (true, false) => if o.nulls_last { Ordering::Greater } else { Ordering::Less },
-            (false, true) => if o.nulls_last { Ordering::Less } else { Ordering::Greater },
+            (true, false) => {
+                if o.nulls_last {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            (false, true) => {
+                if o.nulls_last {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
             (false, false) => {
                 let c = x.cmp(y);
-                if o.desc { c.reverse() } else { c }
+                if o.desc {
+                    c.reverse()
+                } else {
+                    c
+                }
             }
         };
         if ord != Ordering::Equal {
@@ -109,10 +133,16 @@ pub enum MirRelationExpr {
     },
     /// Keeps the listed columns, in order (columns may repeat).
     /// State: none.
-    Project { input: Box<MirRelationExpr>, outputs: Vec<usize> },
+    Project {
+        input: Box<MirRelationExpr>,
+        outputs: Vec<usize>,
+    },
     /// Appends computed columns; each expression may read earlier appended columns.
     /// State: none.
-    Map { input: Box<MirRelationExpr>, scalars: Vec<MirScalarExpr> },
+    Map {
+        input: Box<MirRelationExpr>,
+        scalars: Vec<MirScalarExpr>,
+    },
     /// Appends the columns of a table function applied to each row (one output row per
     /// function result).
     /// State: none.
@@ -123,7 +153,10 @@ pub enum MirRelationExpr {
     },
     /// Keeps rows for which every predicate is TRUE.
     /// State: none.
-    Filter { input: Box<MirRelationExpr>, predicates: Vec<MirScalarExpr> },
+    Filter {
+        input: Box<MirRelationExpr>,
+        predicates: Vec<MirScalarExpr>,
+    },
     /// The equi-join of the inputs: rows of the concatenated columns in which all
     /// expressions in each equivalence class are equal (and not NULL).
     /// State: an arrangement of each input by its join key, and of each intermediate
@@ -165,7 +198,10 @@ pub enum MirRelationExpr {
     },
     /// Asks that the input be available arranged by each of `keys`.
     /// State: one arrangement per key, proportional to the input.
-    ArrangeBy { input: Box<MirRelationExpr>, keys: Vec<Vec<MirScalarExpr>> },
+    ArrangeBy {
+        input: Box<MirRelationExpr>,
+        keys: Vec<Vec<MirScalarExpr>>,
+    },
 }
 
 impl MirRelationExpr {
@@ -177,7 +213,10 @@ impl MirRelationExpr {
     }
 
     pub fn empty(typ: RelationType) -> MirRelationExpr {
-        MirRelationExpr::Constant { rows: Ok(vec![]), typ }
+        MirRelationExpr::Constant {
+            rows: Ok(vec![]),
+            typ,
+        }
     }
 
     /// A single row of no columns: the input of `SELECT` without `FROM`.
@@ -186,26 +225,49 @@ impl MirRelationExpr {
     }
 
     pub fn global_get(id: GlobalId, typ: RelationType) -> MirRelationExpr {
-        MirRelationExpr::Get { id: Id::Global(id), typ }
+        MirRelationExpr::Get {
+            id: Id::Global(id),
+            typ,
+        }
     }
 
     pub fn project(self, outputs: Vec<usize>) -> MirRelationExpr {
-        if let MirRelationExpr::Project { input, outputs: inner } = self {
+        if let MirRelationExpr::Project {
+            input,
+            outputs: inner,
+        } = self
+        {
             let composed = outputs.iter().map(|c| inner[*c]).collect();
-            return MirRelationExpr::Project { input, outputs: composed };
+            return MirRelationExpr::Project {
+                input,
+                outputs: composed,
+            };
         }
-        MirRelationExpr::Project { input: Box::new(self), outputs }
+        MirRelationExpr::Project {
+            input: Box::new(self),
+            outputs,
+        }
     }
 
     pub fn map(self, scalars: Vec<MirScalarExpr>) -> MirRelationExpr {
         if scalars.is_empty() {
             return self;
         }
-        if let MirRelationExpr::Map { input, scalars: mut inner } = self {
+        if let MirRelationExpr::Map {
+            input,
+            scalars: mut inner,
+        } = self
+        {
             inner.extend(scalars);
-            return MirRelationExpr::Map { input, scalars: inner };
+            return MirRelationExpr::Map {
+                input,
+                scalars: inner,
+            };
         }
-        MirRelationExpr::Map { input: Box::new(self), scalars }
+        MirRelationExpr::Map {
+            input: Box::new(self),
+            scalars,
+        }
     }
 
     pub fn map_one(self, scalar: MirScalarExpr) -> MirRelationExpr {
@@ -216,23 +278,40 @@ impl MirRelationExpr {
         if predicates.is_empty() {
             return self;
         }
-        if let MirRelationExpr::Filter { input, predicates: mut inner } = self {
+        if let MirRelationExpr::Filter {
+            input,
+            predicates: mut inner,
+        } = self
+        {
             inner.extend(predicates);
-            return MirRelationExpr::Filter { input, predicates: inner };
+            return MirRelationExpr::Filter {
+                input,
+                predicates: inner,
+            };
         }
-        MirRelationExpr::Filter { input: Box::new(self), predicates }
+        MirRelationExpr::Filter {
+            input: Box::new(self),
+            predicates,
+        }
     }
 
     pub fn negate(self) -> MirRelationExpr {
-        MirRelationExpr::Negate { input: Box::new(self) }
+        MirRelationExpr::Negate {
+            input: Box::new(self),
+        }
     }
 
     pub fn threshold(self) -> MirRelationExpr {
-        MirRelationExpr::Threshold { input: Box::new(self) }
+        MirRelationExpr::Threshold {
+            input: Box::new(self),
+        }
     }
 
     pub fn union(self, other: MirRelationExpr) -> MirRelationExpr {
-        MirRelationExpr::Union { base: Box::new(self), inputs: vec![other] }
+        MirRelationExpr::Union {
+            base: Box::new(self),
+            inputs: vec![other],
+        }
     }
 
     pub fn union_many(mut inputs: Vec<MirRelationExpr>, typ: RelationType) -> MirRelationExpr {
@@ -241,7 +320,10 @@ impl MirRelationExpr {
             1 => inputs.pop().expect("one input"),
             _ => {
                 let base = inputs.remove(0);
-                MirRelationExpr::Union { base: Box::new(base), inputs }
+                MirRelationExpr::Union {
+                    base: Box::new(base),
+                    inputs,
+                }
             }
         }
     }
@@ -264,8 +346,14 @@ impl MirRelationExpr {
         }
     }
 
-    pub fn join(inputs: Vec<MirRelationExpr>, equivalences: Vec<Vec<MirScalarExpr>>) -> MirRelationExpr {
-        MirRelationExpr::Join { inputs, equivalences }
+    pub fn join(
+        inputs: Vec<MirRelationExpr>,
+        equivalences: Vec<Vec<MirScalarExpr>>,
+    ) -> MirRelationExpr {
+        MirRelationExpr::Join {
+            inputs,
+            equivalences,
+        }
     }
 
     /// The type of the relation's rows.
@@ -295,15 +383,28 @@ impl MirRelationExpr {
                 // A column compared to something non-null with `=` cannot be NULL after it.
                 let mut t = input.typ();
                 for p in predicates {
-                    if let MirScalarExpr::CallBinary { func: crate::BinaryFunc::Eq, expr1, expr2 } = p {
+                    if let MirScalarExpr::CallBinary {
+                        func: crate::BinaryFunc::Eq,
+                        expr1,
+                        expr2,
+                    } = p
+                    {
                         for e in [expr1, expr2] {
                             if let MirScalarExpr::Column(c) = **e {
                                 t.column_types[c].nullable = false;
                             }
                         }
                     }
-                    if let MirScalarExpr::CallUnary { func: crate::UnaryFunc::Not, expr } = p {
-                        if let MirScalarExpr::CallUnary { func: crate::UnaryFunc::IsNull, expr } = &**expr {
+                    if let MirScalarExpr::CallUnary {
+                        func: crate::UnaryFunc::Not,
+                        expr,
+                    } = p
+                    {
+                        if let MirScalarExpr::CallUnary {
+                            func: crate::UnaryFunc::IsNull,
+                            expr,
+                        } = &**expr
+                        {
                             if let MirScalarExpr::Column(c) = **expr {
                                 t.column_types[c].nullable = false;
                             }
@@ -319,10 +420,16 @@ impl MirRelationExpr {
                 }
                 RelationType::new(column_types)
             }
-            MirRelationExpr::Reduce { input, group_key, aggregates } => {
+            MirRelationExpr::Reduce {
+                input,
+                group_key,
+                aggregates,
+            } => {
                 let input_type = input.typ();
-                let mut column_types: Vec<ColumnType> =
-                    group_key.iter().map(|k| k.typ(&input_type.column_types)).collect();
+                let mut column_types: Vec<ColumnType> = group_key
+                    .iter()
+                    .map(|k| k.typ(&input_type.column_types))
+                    .collect();
                 for a in aggregates {
                     column_types.push(a.typ(&input_type.column_types));
                 }
@@ -356,17 +463,25 @@ impl MirRelationExpr {
     pub fn arity(&self) -> usize {
         match self {
             MirRelationExpr::Constant { typ, .. } | MirRelationExpr::Get { typ, .. } => typ.arity(),
-            MirRelationExpr::Let { body, .. } | MirRelationExpr::LetRec { body, .. } => body.arity(),
+            MirRelationExpr::Let { body, .. } | MirRelationExpr::LetRec { body, .. } => {
+                body.arity()
+            }
             MirRelationExpr::Project { outputs, .. } => outputs.len(),
             MirRelationExpr::Map { input, scalars } => input.arity() + scalars.len(),
-            MirRelationExpr::FlatMap { input, func, .. } => input.arity() + func.output_type().arity(),
+            MirRelationExpr::FlatMap { input, func, .. } => {
+                input.arity() + func.output_type().arity()
+            }
             MirRelationExpr::Filter { input, .. }
             | MirRelationExpr::TopK { input, .. }
             | MirRelationExpr::Negate { input }
             | MirRelationExpr::Threshold { input }
             | MirRelationExpr::ArrangeBy { input, .. } => input.arity(),
             MirRelationExpr::Join { inputs, .. } => inputs.iter().map(|i| i.arity()).sum(),
-            MirRelationExpr::Reduce { group_key, aggregates, .. } => group_key.len() + aggregates.len(),
+            MirRelationExpr::Reduce {
+                group_key,
+                aggregates,
+                ..
+            } => group_key.len() + aggregates.len(),
             MirRelationExpr::Union { base, .. } => base.arity(),
         }
     }
@@ -375,7 +490,9 @@ impl MirRelationExpr {
         match self {
             MirRelationExpr::Constant { .. } | MirRelationExpr::Get { .. } => vec![],
             MirRelationExpr::Let { value, body, .. } => vec![value, body],
-            MirRelationExpr::LetRec { values, body, .. } => values.iter().chain(std::iter::once(&**body)).collect(),
+            MirRelationExpr::LetRec { values, body, .. } => {
+                values.iter().chain(std::iter::once(&**body)).collect()
+            }
             MirRelationExpr::Project { input, .. }
             | MirRelationExpr::Map { input, .. }
             | MirRelationExpr::FlatMap { input, .. }
@@ -386,7 +503,9 @@ impl MirRelationExpr {
             | MirRelationExpr::Threshold { input }
             | MirRelationExpr::ArrangeBy { input, .. } => vec![input],
             MirRelationExpr::Join { inputs, .. } => inputs.iter().collect(),
-            MirRelationExpr::Union { base, inputs } => std::iter::once(&**base).chain(inputs.iter()).collect(),
+            MirRelationExpr::Union { base, inputs } => {
+                std::iter::once(&**base).chain(inputs.iter()).collect()
+            }
         }
     }
 
@@ -394,7 +513,10 @@ impl MirRelationExpr {
         match self {
             MirRelationExpr::Constant { .. } | MirRelationExpr::Get { .. } => vec![],
             MirRelationExpr::Let { value, body, .. } => vec![value, body],
-            MirRelationExpr::LetRec { values, body, .. } => values.iter_mut().chain(std::iter::once(&mut **body)).collect(),
+            MirRelationExpr::LetRec { values, body, .. } => values
+                .iter_mut()
+                .chain(std::iter::once(&mut **body))
+                .collect(),
             MirRelationExpr::Project { input, .. }
             | MirRelationExpr::Map { input, .. }
             | MirRelationExpr::FlatMap { input, .. }
@@ -405,7 +527,9 @@ impl MirRelationExpr {
             | MirRelationExpr::Threshold { input }
             | MirRelationExpr::ArrangeBy { input, .. } => vec![input],
             MirRelationExpr::Join { inputs, .. } => inputs.iter_mut().collect(),
-            MirRelationExpr::Union { base, inputs } => std::iter::once(&mut **base).chain(inputs.iter_mut()).collect(),
+            MirRelationExpr::Union { base, inputs } => std::iter::once(&mut **base)
+                .chain(inputs.iter_mut())
+                .collect(),
         }
     }
 
@@ -430,8 +554,14 @@ impl MirRelationExpr {
             MirRelationExpr::Map { scalars, .. } => scalars.iter_mut().collect(),
             MirRelationExpr::FlatMap { exprs, .. } => exprs.iter_mut().collect(),
             MirRelationExpr::Filter { predicates, .. } => predicates.iter_mut().collect(),
-            MirRelationExpr::Join { equivalences, .. } => equivalences.iter_mut().flatten().collect(),
-            MirRelationExpr::Reduce { group_key, aggregates, .. } => {
+            MirRelationExpr::Join { equivalences, .. } => {
+                equivalences.iter_mut().flatten().collect()
+            }
+            MirRelationExpr::Reduce {
+                group_key,
+                aggregates,
+                ..
+            } => {
                 let mut v: Vec<&mut MirScalarExpr> = group_key.iter_mut().collect();
                 for a in aggregates {
                     v.extend(a.scalars_mut());
@@ -447,7 +577,10 @@ impl MirRelationExpr {
     pub fn global_uses(&self) -> Vec<GlobalId> {
         let mut out = Vec::new();
         self.visit_post(&mut |e| {
-            if let MirRelationExpr::Get { id: Id::Global(g), .. } = e {
+            if let MirRelationExpr::Get {
+                id: Id::Global(g), ..
+            } = e
+            {
                 if !out.contains(g) {
                     out.push(*g);
                 }
@@ -485,7 +618,10 @@ impl MirRelationExpr {
     /// Replaces every `Get` of a local id with `value` (used to inline single-use bindings).
     pub fn substitute_local(&mut self, id: LocalId, value: &MirRelationExpr) {
         self.visit_mut_post(&mut |e| {
-            if let MirRelationExpr::Get { id: Id::Local(l), .. } = e {
+            if let MirRelationExpr::Get {
+                id: Id::Local(l), ..
+            } = e
+            {
                 if *l == id {
                     *e = value.clone();
                 }
@@ -497,7 +633,10 @@ impl MirRelationExpr {
     pub fn local_use_counts(&self) -> BTreeMap<LocalId, usize> {
         let mut counts = BTreeMap::new();
         self.visit_post(&mut |e| {
-            if let MirRelationExpr::Get { id: Id::Local(l), .. } = e {
+            if let MirRelationExpr::Get {
+                id: Id::Local(l), ..
+            } = e
+            {
                 *counts.entry(*l).or_insert(0) += 1;
             }
         });

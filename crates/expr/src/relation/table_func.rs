@@ -13,13 +13,21 @@ use crate::error::EvalError;
 pub enum TableFunc {
     GenerateSeriesInt32,
     GenerateSeriesInt64,
-    GenerateSeriesTimestamp { tz: bool },
+    GenerateSeriesTimestamp {
+        tz: bool,
+    },
     /// `unnest(array)`
-    Unnest { elem_type: ScalarType },
+    Unnest {
+        elem_type: ScalarType,
+    },
     /// `jsonb_array_elements[_text](jsonb)`
-    JsonbArrayElements { as_text: bool },
+    JsonbArrayElements {
+        as_text: bool,
+    },
     /// `jsonb_each[_text](jsonb)`: (key, value)
-    JsonbEach { as_text: bool },
+    JsonbEach {
+        as_text: bool,
+    },
     /// `jsonb_object_keys(jsonb)`
     JsonbObjectKeys,
     /// `regexp_split_to_table(text, pattern)`
@@ -35,16 +43,34 @@ impl TableFunc {
         RelationType::new(match self {
             TableFunc::GenerateSeriesInt32 => vec![col(ScalarType::Int32, false)],
             TableFunc::GenerateSeriesInt64 => vec![col(ScalarType::Int64, false)],
-            TableFunc::GenerateSeriesTimestamp { tz: false } => vec![col(ScalarType::Timestamp, false)],
-            TableFunc::GenerateSeriesTimestamp { tz: true } => vec![col(ScalarType::TimestampTz, false)],
+            TableFunc::GenerateSeriesTimestamp { tz: false } => {
+                vec![col(ScalarType::Timestamp, false)]
+            }
+            TableFunc::GenerateSeriesTimestamp { tz: true } => {
+                vec![col(ScalarType::TimestampTz, false)]
+            }
             TableFunc::Unnest { elem_type } => vec![col(elem_type.clone(), true)],
             TableFunc::JsonbArrayElements { as_text } => {
-                vec![col(if *as_text { ScalarType::String } else { ScalarType::Jsonb }, true)]
+                vec![col(
+                    if *as_text {
+                        ScalarType::String
+                    } else {
+                        ScalarType::Jsonb
+                    },
+                    true,
+                )]
             }
             TableFunc::JsonbObjectKeys => vec![col(ScalarType::String, false)],
             TableFunc::JsonbEach { as_text } => vec![
                 col(ScalarType::String, false),
-                col(if *as_text { ScalarType::String } else { ScalarType::Jsonb }, true),
+                col(
+                    if *as_text {
+                        ScalarType::String
+                    } else {
+                        ScalarType::Jsonb
+                    },
+                    true,
+                ),
             ],
             TableFunc::RegexpSplitToTable => vec![col(ScalarType::String, false)],
         })
@@ -75,7 +101,9 @@ impl TableFunc {
                 let (start, stop) = (as_i64(&args[0]), as_i64(&args[1]));
                 let step = args.get(2).map(as_i64).unwrap_or(1);
                 if step == 0 {
-                    return Err(EvalError::InvalidArgument("step size cannot equal zero".into()));
+                    return Err(EvalError::InvalidArgument(
+                        "step size cannot equal zero".into(),
+                    ));
                 }
                 let count = if (step > 0 && start <= stop) || (step < 0 && start >= stop) {
                     (i128::from(stop) - i128::from(start)) / i128::from(step) + 1
@@ -83,11 +111,17 @@ impl TableFunc {
                     0
                 };
                 if count > i128::from(MAX_SERIES_ROWS) {
-                    return Err(EvalError::InvalidArgument(format!("generate_series would produce {count} rows")));
+                    return Err(EvalError::InvalidArgument(format!(
+                        "generate_series would produce {count} rows"
+                    )));
                 }
                 let mut v = start;
                 for _ in 0..count {
-                    let d = if *self == TableFunc::GenerateSeriesInt32 { Datum::Int32(v as i32) } else { Datum::Int64(v) };
+                    let d = if *self == TableFunc::GenerateSeriesInt32 {
+                        Datum::Int32(v as i32)
+                    } else {
+                        Datum::Int64(v)
+                    };
                     out.push((Row::of(d), 1));
                     v = v.wrapping_add(step);
                 }
@@ -96,16 +130,28 @@ impl TableFunc {
                 let (start, stop) = (args[0].unwrap_timestamp(), args[1].unwrap_timestamp());
                 let step: Interval = args[2].unwrap_interval();
                 if step.as_span_micros() == 0 {
-                    return Err(EvalError::InvalidArgument("step size cannot equal zero".into()));
+                    return Err(EvalError::InvalidArgument(
+                        "step size cannot equal zero".into(),
+                    ));
                 }
                 let forward = step.as_span_micros() > 0;
                 let mut current: DateTime = start;
                 while (forward && current <= stop) || (!forward && current >= stop) {
-                    out.push((Row::of(if *tz { Datum::TimestampTz(current) } else { Datum::Timestamp(current) }), 1));
+                    out.push((
+                        Row::of(if *tz {
+                            Datum::TimestampTz(current)
+                        } else {
+                            Datum::Timestamp(current)
+                        }),
+                        1,
+                    ));
                     if out.len() as i64 > MAX_SERIES_ROWS {
-                        return Err(EvalError::InvalidArgument("generate_series would produce too many rows".into()));
+                        return Err(EvalError::InvalidArgument(
+                            "generate_series would produce too many rows".into(),
+                        ));
                     }
-                    current = datetime::timestamp_add_interval(current, &step).ok_or(EvalError::DateTimeOutOfRange("timestamp".into()))?;
+                    current = datetime::timestamp_add_interval(current, &step)
+                        .ok_or(EvalError::DateTimeOutOfRange("timestamp".into()))?;
                 }
             }
             TableFunc::Unnest { .. } => {
@@ -113,13 +159,18 @@ impl TableFunc {
                     out.push((Row::of(e), 1));
                 }
             }
-            TableFunc::JsonbArrayElements { as_text } => match jsonb::parse(args[0].unwrap_jsonb()) {
+            TableFunc::JsonbArrayElements { as_text } => match jsonb::parse(args[0].unwrap_jsonb())
+            {
                 serde_json::Value::Array(items) => {
                     for item in items {
                         out.push((json_row(&item, *as_text), 1));
                     }
                 }
-                _ => return Err(EvalError::InvalidParameterValue("cannot extract elements from an object".into())),
+                _ => {
+                    return Err(EvalError::InvalidParameterValue(
+                        "cannot extract elements from an object".into(),
+                    ))
+                }
             },
             TableFunc::JsonbEach { as_text } => match jsonb::parse(args[0].unwrap_jsonb()) {
                 serde_json::Value::Object(map) => {
@@ -131,7 +182,11 @@ impl TableFunc {
                         out.push((row, 1));
                     }
                 }
-                _ => return Err(EvalError::InvalidParameterValue("cannot call jsonb_each on a non-object".into())),
+                _ => {
+                    return Err(EvalError::InvalidParameterValue(
+                        "cannot call jsonb_each on a non-object".into(),
+                    ))
+                }
             },
             TableFunc::JsonbObjectKeys => match jsonb::parse(args[0].unwrap_jsonb()) {
                 serde_json::Value::Object(map) => {
@@ -139,7 +194,11 @@ impl TableFunc {
                         out.push((Row::of(Datum::String(k)), 1));
                     }
                 }
-                _ => return Err(EvalError::InvalidParameterValue("cannot call jsonb_object_keys on a non-object".into())),
+                _ => {
+                    return Err(EvalError::InvalidParameterValue(
+                        "cannot call jsonb_object_keys on a non-object".into(),
+                    ))
+                }
             },
             TableFunc::RegexpSplitToTable => {
                 let regex = crate::scalar::func::AnalyzedRegex::new(args[1].unwrap_str(), false)?;
@@ -153,9 +212,9 @@ impl TableFunc {
 
     pub fn name(&self) -> &'static str {
         match self {
-            TableFunc::GenerateSeriesInt32 | TableFunc::GenerateSeriesInt64 | TableFunc::GenerateSeriesTimestamp { .. } => {
-                "generate_series"
-            }
+            TableFunc::GenerateSeriesInt32
+            | TableFunc::GenerateSeriesInt64
+            | TableFunc::GenerateSeriesTimestamp { .. } => "generate_series",
             TableFunc::Unnest { .. } => "unnest",
             TableFunc::JsonbArrayElements { as_text: false } => "jsonb_array_elements",
             TableFunc::JsonbArrayElements { as_text: true } => "jsonb_array_elements_text",

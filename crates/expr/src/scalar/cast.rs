@@ -10,7 +10,12 @@ use crate::error::EvalError;
 
 /// Converts `d` to `to`. `assignment` selects the rules for storing into a column (a string
 /// longer than `varchar(n)` is an error there, where an explicit cast truncates it).
-pub fn cast<'a>(d: Datum<'a>, to: &ScalarType, assignment: bool, arena: &'a RowArena) -> Result<Datum<'a>, EvalError> {
+pub fn cast<'a>(
+    d: Datum<'a>,
+    to: &ScalarType,
+    assignment: bool,
+    arena: &'a RowArena,
+) -> Result<Datum<'a>, EvalError> {
     use Datum as D;
     use ScalarType as S;
     if d.is_null() {
@@ -19,16 +24,26 @@ pub fn cast<'a>(d: Datum<'a>, to: &ScalarType, assignment: bool, arena: &'a RowA
     Ok(match (d, to) {
         // Text in: parse.
         (D::String(s), S::String) => D::String(s),
-        (D::String(s), S::VarChar { max_length }) => D::String(limit_length(s, *max_length, assignment, to)?),
-        (D::String(s), S::Char { length }) => D::String(pad_char(s, *length, assignment, to, arena)?),
-        (D::String(s), S::Numeric { precision, scale }) => {
-            D::Numeric(apply_typmod(numeric::parse_numeric(s)?, *precision, *scale)?)
+        (D::String(s), S::VarChar { max_length }) => {
+            D::String(limit_length(s, *max_length, assignment, to)?)
         }
+        (D::String(s), S::Char { length }) => {
+            D::String(pad_char(s, *length, assignment, to, arena)?)
+        }
+        (D::String(s), S::Numeric { precision, scale }) => D::Numeric(apply_typmod(
+            numeric::parse_numeric(s)?,
+            *precision,
+            *scale,
+        )?),
         (D::String(s), other) => strconv::parse_datum(s, other, arena)?,
 
         // Text out: PostgreSQL's output format (booleans print as words when cast).
-        (D::True, S::String | S::VarChar { .. } | S::Char { .. }) => text_out("true", to, assignment, arena)?,
-        (D::False, S::String | S::VarChar { .. } | S::Char { .. }) => text_out("false", to, assignment, arena)?,
+        (D::True, S::String | S::VarChar { .. } | S::Char { .. }) => {
+            text_out("true", to, assignment, arena)?
+        }
+        (D::False, S::String | S::VarChar { .. } | S::Char { .. }) => {
+            text_out("false", to, assignment, arena)?
+        }
         (D::Jsonb(j), S::String | S::VarChar { .. } | S::Char { .. }) => {
             let s = jsonb::display(j);
             text_out(arena.push_string(&s), to, assignment, arena)?
@@ -48,12 +63,14 @@ pub fn cast<'a>(d: Datum<'a>, to: &ScalarType, assignment: bool, arena: &'a RowA
         (D::False, S::Int64) => D::Int64(0),
 
         // Numbers.
-        (D::Int16(_) | D::Int32(_) | D::Int64(_), S::Int16 | S::Int32 | S::Int64) => int_to_int(int_value(d), to)?,
+        (D::Int16(_) | D::Int32(_) | D::Int64(_), S::Int16 | S::Int32 | S::Int64) => {
+            int_to_int(int_value(d), to)?
+        }
         (D::Int16(_) | D::Int32(_) | D::Int64(_), S::Float32) => D::Float32(int_value(d) as f32),
         (D::Int16(_) | D::Int32(_) | D::Int64(_), S::Float64) => D::Float64(int_value(d) as f64),
-        (D::Int16(_) | D::Int32(_) | D::Int64(_), S::Numeric { precision, scale }) => {
-            D::Numeric(apply_typmod(Decimal::from(int_value(d)), *precision, *scale)?)
-        }
+        (D::Int16(_) | D::Int32(_) | D::Int64(_), S::Numeric { precision, scale }) => D::Numeric(
+            apply_typmod(Decimal::from(int_value(d)), *precision, *scale)?,
+        ),
         (D::Float32(f), S::Int16 | S::Int32 | S::Int64) => float_to_int(f64::from(f), to)?,
         (D::Float64(f), S::Int16 | S::Int32 | S::Int64) => float_to_int(f, to)?,
         (D::Float32(f), S::Float32) => D::Float32(f),
@@ -74,7 +91,9 @@ pub fn cast<'a>(d: Datum<'a>, to: &ScalarType, assignment: bool, arena: &'a RowA
             let n = numeric::from_f64(f).ok_or_else(|| cannot_convert(f))?;
             D::Numeric(apply_typmod(n, *precision, *scale)?)
         }
-        (D::Numeric(n), S::Numeric { precision, scale }) => D::Numeric(apply_typmod(n, *precision, *scale)?),
+        (D::Numeric(n), S::Numeric { precision, scale }) => {
+            D::Numeric(apply_typmod(n, *precision, *scale)?)
+        }
         (D::Numeric(n), S::Int16 | S::Int32 | S::Int64) => {
             let rounded = n.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
             let i = rounded.to_i64().ok_or_else(|| out_of_range(to))?;
@@ -88,7 +107,9 @@ pub fn cast<'a>(d: Datum<'a>, to: &ScalarType, assignment: bool, arena: &'a RowA
         (D::Date(date), S::Timestamp) => D::Timestamp(DateTime::from_date(date)),
         (D::Date(date), S::TimestampTz) => D::TimestampTz(DateTime::from_date(date)),
         (D::Timestamp(ts) | D::TimestampTz(ts), S::Date) => D::Date(ts.date()),
-        (D::Timestamp(ts) | D::TimestampTz(ts), S::Time) => D::Time(Time(ts.0.rem_euclid(MICROS_PER_DAY))),
+        (D::Timestamp(ts) | D::TimestampTz(ts), S::Time) => {
+            D::Time(Time(ts.0.rem_euclid(MICROS_PER_DAY)))
+        }
         (D::Timestamp(ts) | D::TimestampTz(ts), S::Timestamp) => D::Timestamp(ts),
         (D::Timestamp(ts) | D::TimestampTz(ts), S::TimestampTz) => D::TimestampTz(ts),
         (D::Time(t), S::Interval) => D::Interval(Interval::new(0, 0, t.0)),
@@ -102,16 +123,17 @@ pub fn cast<'a>(d: Datum<'a>, to: &ScalarType, assignment: bool, arena: &'a RowA
             serde_json::Value::Bool(b) => D::from_bool(b),
             _ => return Err(jsonb_cast_error(j, "boolean")),
         },
-        (D::Jsonb(j), S::Int16 | S::Int32 | S::Int64 | S::Float32 | S::Float64 | S::Numeric { .. }) => {
-            match jsonb::parse(j) {
-                serde_json::Value::Number(n) => {
-                    let text = n.to_string();
-                    let parsed = strconv::parse_datum(&text, &ScalarType::numeric(), arena)?;
-                    cast(parsed, to, assignment, arena)?
-                }
-                _ => return Err(jsonb_cast_error(j, &to.pg_name())),
+        (
+            D::Jsonb(j),
+            S::Int16 | S::Int32 | S::Int64 | S::Float32 | S::Float64 | S::Numeric { .. },
+        ) => match jsonb::parse(j) {
+            serde_json::Value::Number(n) => {
+                let text = n.to_string();
+                let parsed = strconv::parse_datum(&text, &ScalarType::numeric(), arena)?;
+                cast(parsed, to, assignment, arena)?
             }
-        }
+            _ => return Err(jsonb_cast_error(j, &to.pg_name())),
+        },
 
         // Arrays: cast each element.
         (D::Array(list), S::Array(elem)) => {
@@ -123,7 +145,10 @@ pub fn cast<'a>(d: Datum<'a>, to: &ScalarType, assignment: bool, arena: &'a RowA
         }
 
         (d, to) => {
-            return Err(EvalError::Internal(format!("no cast from {d:?} to {}", to.sql_name())));
+            return Err(EvalError::Internal(format!(
+                "no cast from {d:?} to {}",
+                to.sql_name()
+            )));
         }
     })
 }
@@ -193,29 +218,49 @@ fn float_to_int<'a>(f: f64, to: &ScalarType) -> Result<Datum<'a>, EvalError> {
     int_to_int(r as i64, to)
 }
 
-pub fn apply_typmod(n: Decimal, precision: Option<u8>, scale: Option<u8>) -> Result<Decimal, EvalError> {
+pub fn apply_typmod(
+    n: Decimal,
+    precision: Option<u8>,
+    scale: Option<u8>,
+) -> Result<Decimal, EvalError> {
     numeric::apply_typmod(n, precision, scale).map_err(|e| match e {
-        numeric::NumericError::FieldOverflow { precision, scale } => EvalError::NumericFieldOverflow { precision, scale },
+        numeric::NumericError::FieldOverflow { precision, scale } => {
+            EvalError::NumericFieldOverflow { precision, scale }
+        }
         numeric::NumericError::Overflow => EvalError::NumericOverflow,
     })
 }
 
-fn text_out<'a>(s: &'a str, to: &ScalarType, assignment: bool, arena: &'a RowArena) -> Result<Datum<'a>, EvalError> {
+fn text_out<'a>(
+    s: &'a str,
+    to: &ScalarType,
+    assignment: bool,
+    arena: &'a RowArena,
+) -> Result<Datum<'a>, EvalError> {
     Ok(match to {
-        ScalarType::VarChar { max_length } => Datum::String(limit_length(s, *max_length, assignment, to)?),
+        ScalarType::VarChar { max_length } => {
+            Datum::String(limit_length(s, *max_length, assignment, to)?)
+        }
         ScalarType::Char { length } => Datum::String(pad_char(s, *length, assignment, to, arena)?),
         _ => Datum::String(s),
     })
 }
 
 /// `varchar(n)`: an explicit cast truncates; assignment refuses unless only blanks are cut.
-fn limit_length<'a>(s: &'a str, max: Option<u32>, assignment: bool, to: &ScalarType) -> Result<&'a str, EvalError> {
+fn limit_length<'a>(
+    s: &'a str,
+    max: Option<u32>,
+    assignment: bool,
+    to: &ScalarType,
+) -> Result<&'a str, EvalError> {
     let Some(max) = max else { return Ok(s) };
     match s.char_indices().nth(max as usize) {
         None => Ok(s),
         Some((cut, _)) => {
             if assignment && !s[cut..].chars().all(|c| c == ' ') {
-                Err(EvalError::StringTooLong { type_name: to.sql_name() })
+                Err(EvalError::StringTooLong {
+                    type_name: to.sql_name(),
+                })
             } else {
                 Ok(&s[..cut])
             }
@@ -224,7 +269,13 @@ fn limit_length<'a>(s: &'a str, max: Option<u32>, assignment: bool, to: &ScalarT
 }
 
 /// `char(n)`: blank-padded to n characters.
-fn pad_char<'a>(s: &'a str, length: u32, assignment: bool, to: &ScalarType, arena: &'a RowArena) -> Result<&'a str, EvalError> {
+fn pad_char<'a>(
+    s: &'a str,
+    length: u32,
+    assignment: bool,
+    to: &ScalarType,
+    arena: &'a RowArena,
+) -> Result<&'a str, EvalError> {
     let truncated = limit_length(s, Some(length), assignment, to)?;
     let count = truncated.chars().count();
     if count as u32 >= length {

@@ -31,7 +31,12 @@ fn step<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
 }
 
 /// `jsonb -> key` (text key or integer index).
-pub fn get<'a>(doc: Datum<'a>, key: Datum<'a>, as_text: bool, arena: &'a RowArena) -> Result<Datum<'a>, EvalError> {
+pub fn get<'a>(
+    doc: Datum<'a>,
+    key: Datum<'a>,
+    as_text: bool,
+    arena: &'a RowArena,
+) -> Result<Datum<'a>, EvalError> {
     let v = jsonb::parse(doc.unwrap_jsonb());
     let found = match key {
         Datum::String(k) => match &v {
@@ -53,11 +58,18 @@ pub fn get<'a>(doc: Datum<'a>, key: Datum<'a>, as_text: bool, arena: &'a RowAren
         }
         _ => None,
     };
-    Ok(found.map(|f| value_datum(f, as_text, arena)).unwrap_or(Datum::Null))
+    Ok(found
+        .map(|f| value_datum(f, as_text, arena))
+        .unwrap_or(Datum::Null))
 }
 
 /// `jsonb #> text[]`
-pub fn get_path<'a>(doc: Datum<'a>, path: Datum<'a>, as_text: bool, arena: &'a RowArena) -> Result<Datum<'a>, EvalError> {
+pub fn get_path<'a>(
+    doc: Datum<'a>,
+    path: Datum<'a>,
+    as_text: bool,
+    arena: &'a RowArena,
+) -> Result<Datum<'a>, EvalError> {
     let v = jsonb::parse(doc.unwrap_jsonb());
     let mut current = &v;
     for element in path.unwrap_array().iter() {
@@ -79,8 +91,12 @@ pub fn contains(a: &str, b: &str) -> bool {
 
 fn value_contains(a: &Value, b: &Value, top: bool) -> bool {
     match (a, b) {
-        (Value::Object(x), Value::Object(y)) => y.iter().all(|(k, vb)| x.get(k).is_some_and(|va| value_contains(va, vb, false))),
-        (Value::Array(x), Value::Array(y)) => y.iter().all(|vb| x.iter().any(|va| value_contains(va, vb, false))),
+        (Value::Object(x), Value::Object(y)) => y
+            .iter()
+            .all(|(k, vb)| x.get(k).is_some_and(|va| value_contains(va, vb, false))),
+        (Value::Array(x), Value::Array(y)) => y
+            .iter()
+            .all(|vb| x.iter().any(|va| value_contains(va, vb, false))),
         // A top-level array contains a bare scalar that is one of its elements.
         (Value::Array(x), scalar) if top && !scalar.is_object() && !scalar.is_array() => {
             x.iter().any(|va| va == scalar)
@@ -109,14 +125,23 @@ pub fn datum_to_json(d: &Datum) -> Value {
         Datum::Int16(i) => Value::from(*i),
         Datum::Int32(i) => Value::from(*i),
         Datum::Int64(i) => Value::from(*i),
-        Datum::Float32(f) => serde_json::Number::from_f64(f64::from(*f)).map(Value::Number).unwrap_or(Value::Null),
-        Datum::Float64(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+        Datum::Float32(f) => serde_json::Number::from_f64(f64::from(*f))
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        Datum::Float64(f) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
         Datum::Numeric(n) => serde_json::from_str(&n.to_string()).unwrap_or(Value::Null),
         Datum::String(s) => Value::String(s.to_string()),
         Datum::Jsonb(j) => jsonb::parse(j),
         Datum::Array(list) => Value::Array(list.iter().map(|e| datum_to_json(&e)).collect()),
-        Datum::Timestamp(ts) => Value::String(ts.to_naive().format("%Y-%m-%dT%H:%M:%S%.f").to_string()),
-        Datum::TimestampTz(ts) => Value::String(format!("{}+00:00", ts.to_naive().format("%Y-%m-%dT%H:%M:%S%.f"))),
+        Datum::Timestamp(ts) => {
+            Value::String(ts.to_naive().format("%Y-%m-%dT%H:%M:%S%.f").to_string())
+        }
+        Datum::TimestampTz(ts) => Value::String(format!(
+            "{}+00:00",
+            ts.to_naive().format("%Y-%m-%dT%H:%M:%S%.f")
+        )),
         other => Value::String(other.to_string()),
     }
 }

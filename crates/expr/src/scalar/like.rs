@@ -2,9 +2,17 @@
 
 /// Matches `text` against a LIKE pattern: `%` is any sequence, `_` any one character, and
 /// `escape` (by default backslash) makes the next pattern character literal.
-pub fn like(text: &str, pattern: &str, case_insensitive: bool, escape: Option<char>) -> Result<bool, String> {
+pub fn like(
+    text: &str,
+    pattern: &str,
+    case_insensitive: bool,
+    escape: Option<char>,
+) -> Result<bool, String> {
     let (text, pattern): (Vec<char>, Vec<char>) = if case_insensitive {
-        (text.to_lowercase().chars().collect(), pattern.to_lowercase().chars().collect())
+        (
+            text.to_lowercase().chars().collect(),
+            pattern.to_lowercase().chars().collect(),
+        )
     } else {
         (text.chars().collect(), pattern.chars().collect())
     };

@@ -115,7 +115,11 @@ impl MirScalarExpr {
         self.call_unary(UnaryFunc::IsNull)
     }
 
-    pub fn if_then_else(cond: MirScalarExpr, then: MirScalarExpr, els: MirScalarExpr) -> MirScalarExpr {
+    pub fn if_then_else(
+        cond: MirScalarExpr,
+        then: MirScalarExpr,
+        els: MirScalarExpr,
+    ) -> MirScalarExpr {
         MirScalarExpr::If {
             cond: Box::new(cond),
             then: Box::new(then),
@@ -136,7 +140,11 @@ impl MirScalarExpr {
     }
 
     /// Evaluates the expression against the datums of one row.
-    pub fn eval<'a>(&'a self, datums: &[Datum<'a>], arena: &'a RowArena) -> Result<Datum<'a>, EvalError> {
+    pub fn eval<'a>(
+        &'a self,
+        datums: &[Datum<'a>],
+        arena: &'a RowArena,
+    ) -> Result<Datum<'a>, EvalError> {
         match self {
             MirScalarExpr::Column(i) => Ok(datums[*i]),
             MirScalarExpr::Literal(Ok(row), _) => Ok(row.unpack_first()),
@@ -186,7 +194,11 @@ impl MirScalarExpr {
             MirScalarExpr::If { then, els, .. } => {
                 let t = then.typ(input);
                 let e = els.typ(input);
-                let scalar_type = if t.scalar_type == ScalarType::Unknown { e.scalar_type.clone() } else { t.scalar_type.clone() };
+                let scalar_type = if t.scalar_type == ScalarType::Unknown {
+                    e.scalar_type.clone()
+                } else {
+                    t.scalar_type.clone()
+                };
                 ColumnType::new(scalar_type, t.nullable || e.nullable)
             }
         }
@@ -195,7 +207,9 @@ impl MirScalarExpr {
     /// Calls `f` on each direct child.
     pub fn visit_children<'s, F: FnMut(&'s MirScalarExpr)>(&'s self, mut f: F) {
         match self {
-            MirScalarExpr::Column(_) | MirScalarExpr::Literal(..) | MirScalarExpr::CallUnmaterializable(_) => {}
+            MirScalarExpr::Column(_)
+            | MirScalarExpr::Literal(..)
+            | MirScalarExpr::CallUnmaterializable(_) => {}
             MirScalarExpr::CallUnary { expr, .. } => f(expr),
             MirScalarExpr::CallBinary { expr1, expr2, .. } => {
                 f(expr1);
@@ -212,7 +226,9 @@ impl MirScalarExpr {
 
     pub fn visit_children_mut<F: FnMut(&mut MirScalarExpr)>(&mut self, mut f: F) {
         match self {
-            MirScalarExpr::Column(_) | MirScalarExpr::Literal(..) | MirScalarExpr::CallUnmaterializable(_) => {}
+            MirScalarExpr::Column(_)
+            | MirScalarExpr::Literal(..)
+            | MirScalarExpr::CallUnmaterializable(_) => {}
             MirScalarExpr::CallUnary { expr, .. } => f(expr),
             MirScalarExpr::CallBinary { expr1, expr2, .. } => {
                 f(expr1);
@@ -329,7 +345,9 @@ impl MirScalarExpr {
         self.visit_mut_post(&mut |e| {
             let foldable = match e {
                 MirScalarExpr::CallUnary { expr, .. } => expr.is_literal(),
-                MirScalarExpr::CallBinary { expr1, expr2, .. } => expr1.is_literal() && expr2.is_literal(),
+                MirScalarExpr::CallBinary { expr1, expr2, .. } => {
+                    expr1.is_literal() && expr2.is_literal()
+                }
                 MirScalarExpr::CallVariadic { func, exprs } => {
                     exprs.iter().all(|e| e.is_literal()) || func.short_circuits(exprs)
                 }
@@ -370,7 +388,11 @@ impl fmt::Display for MirScalarExpr {
                 match d {
                     Datum::Null => f.write_str("null"),
                     Datum::String(s) => write!(f, "{:?}", s),
-                    _ if typ.scalar_type.is_numeric_family() || typ.scalar_type == ScalarType::Bool => write!(f, "{d}"),
+                    _ if typ.scalar_type.is_numeric_family()
+                        || typ.scalar_type == ScalarType::Bool =>
+                    {
+                        write!(f, "{d}")
+                    }
                     _ => write!(f, "'{d}'"),
                 }
             }
@@ -379,7 +401,9 @@ impl fmt::Display for MirScalarExpr {
             MirScalarExpr::CallUnary { func, expr } => func.fmt_call(f, expr),
             MirScalarExpr::CallBinary { func, expr1, expr2 } => func.fmt_call(f, expr1, expr2),
             MirScalarExpr::CallVariadic { func, exprs } => func.fmt_call(f, exprs),
-            MirScalarExpr::If { cond, then, els } => write!(f, "case when {cond} then {then} else {els} end"),
+            MirScalarExpr::If { cond, then, els } => {
+                write!(f, "case when {cond} then {then} else {els} end")
+            }
         }
     }
 }

@@ -6,18 +6,48 @@ use evert_repr::Datum;
 use crate::error::EvalError;
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 /// Formats a timestamp, date or number according to `format`.
 pub fn to_char(value: Datum, format: &str) -> Result<String, EvalError> {
     match value {
-        Datum::Timestamp(ts) | Datum::TimestampTz(ts) => Ok(format_timestamp(ts, format, matches!(value, Datum::TimestampTz(_)))),
-        Datum::Date(d) => Ok(format_timestamp(evert_repr::DateTime::from_date(d), format, false)),
-        Datum::Int16(_) | Datum::Int32(_) | Datum::Int64(_) | Datum::Float32(_) | Datum::Float64(_) | Datum::Numeric(_) => {
-            format_number(&value.to_string(), format)
-        }
+        Datum::Timestamp(ts) | Datum::TimestampTz(ts) => Ok(format_timestamp(
+            ts,
+            format,
+            matches!(value, Datum::TimestampTz(_)),
+        )),
+        Datum::Date(d) => Ok(format_timestamp(
+            evert_repr::DateTime::from_date(d),
+            format,
+            false,
+        )),
+        Datum::Int16(_)
+        | Datum::Int32(_)
+        | Datum::Int64(_)
+        | Datum::Float32(_)
+        | Datum::Float64(_)
+        | Datum::Numeric(_) => format_number(&value.to_string(), format),
         other => Err(EvalError::Internal(format!("to_char on {other:?}"))),
     }
 }
@@ -26,8 +56,9 @@ fn format_timestamp(ts: evert_repr::DateTime, format: &str, with_zone: bool) -> 
     let dt = ts.to_naive();
     let micros = ts.0.rem_euclid(1_000_000);
     let patterns: &[&str] = &[
-        "HH24", "HH12", "HH", "MI", "SS", "MS", "US", "AM", "PM", "am", "pm", "YYYY", "YYY", "YY", "Y", "MONTH", "Month",
-        "month", "MON", "Mon", "mon", "MM", "DAY", "Day", "day", "DY", "Dy", "dy", "DDD", "DD", "D", "Q", "WW", "TZ", "tz",
+        "HH24", "HH12", "HH", "MI", "SS", "MS", "US", "AM", "PM", "am", "pm", "YYYY", "YYY", "YY",
+        "Y", "MONTH", "Month", "month", "MON", "Mon", "mon", "MM", "DAY", "Day", "day", "DY", "Dy",
+        "dy", "DDD", "DD", "D", "Q", "WW", "TZ", "tz",
     ];
     let mut out = String::new();
     let mut rest = format;
@@ -58,8 +89,21 @@ fn format_timestamp(ts: evert_repr::DateTime, format: &str, with_zone: bool) -> 
             rest = &rest[c.len_utf8()..];
             continue;
         };
-        let num = |v: i64, width: usize| if fill_mode { v.to_string() } else { format!("{v:0width$}") };
-        let hour12 = { let h = dt.hour() % 12; if h == 0 { 12 } else { h } };
+        let num = |v: i64, width: usize| {
+            if fill_mode {
+                v.to_string()
+            } else {
+                format!("{v:0width$}")
+            }
+        };
+        let hour12 = {
+            let h = dt.hour() % 12;
+            if h == 0 {
+                12
+            } else {
+                h
+            }
+        };
         let text = match *p {
             "HH24" => num(i64::from(dt.hour()), 2),
             "HH12" | "HH" => num(i64::from(hour12), 2),
@@ -67,8 +111,20 @@ fn format_timestamp(ts: evert_repr::DateTime, format: &str, with_zone: bool) -> 
             "SS" => num(i64::from(dt.second()), 2),
             "MS" => num(micros / 1000, 3),
             "US" => num(micros, 6),
-            "AM" | "PM" => if dt.hour() < 12 { "AM".into() } else { "PM".into() },
-            "am" | "pm" => if dt.hour() < 12 { "am".into() } else { "pm".into() },
+            "AM" | "PM" => {
+                if dt.hour() < 12 {
+                    "AM".into()
+                } else {
+                    "PM".into()
+                }
+            }
+            "am" | "pm" => {
+                if dt.hour() < 12 {
+                    "am".into()
+                } else {
+                    "pm".into()
+                }
+            }
             "YYYY" => num(i64::from(dt.year()), 4),
             "YYY" => num(i64::from(dt.year() % 1000), 3),
             "YY" => num(i64::from(dt.year() % 100), 2),
@@ -80,9 +136,21 @@ fn format_timestamp(ts: evert_repr::DateTime, format: &str, with_zone: bool) -> 
             "Mon" => MONTHS[dt.month0() as usize][..3].to_string(),
             "mon" => MONTHS[dt.month0() as usize][..3].to_lowercase(),
             "MM" => num(i64::from(dt.month()), 2),
-            "DAY" => pad(DAYS[dt.weekday().num_days_from_sunday() as usize].to_uppercase(), 9, fill_mode),
-            "Day" => pad(DAYS[dt.weekday().num_days_from_sunday() as usize].to_string(), 9, fill_mode),
-            "day" => pad(DAYS[dt.weekday().num_days_from_sunday() as usize].to_lowercase(), 9, fill_mode),
+            "DAY" => pad(
+                DAYS[dt.weekday().num_days_from_sunday() as usize].to_uppercase(),
+                9,
+                fill_mode,
+            ),
+            "Day" => pad(
+                DAYS[dt.weekday().num_days_from_sunday() as usize].to_string(),
+                9,
+                fill_mode,
+            ),
+            "day" => pad(
+                DAYS[dt.weekday().num_days_from_sunday() as usize].to_lowercase(),
+                9,
+                fill_mode,
+            ),
             "DY" => DAYS[dt.weekday().num_days_from_sunday() as usize][..3].to_uppercase(),
             "Dy" => DAYS[dt.weekday().num_days_from_sunday() as usize][..3].to_string(),
             "dy" => DAYS[dt.weekday().num_days_from_sunday() as usize][..3].to_lowercase(),
@@ -91,8 +159,20 @@ fn format_timestamp(ts: evert_repr::DateTime, format: &str, with_zone: bool) -> 
             "D" => (dt.weekday().num_days_from_sunday() + 1).to_string(),
             "Q" => ((dt.month0() / 3) + 1).to_string(),
             "WW" => num(i64::from((dt.ordinal() - 1) / 7 + 1), 2),
-            "TZ" => if with_zone { "UTC".into() } else { String::new() },
-            "tz" => if with_zone { "utc".into() } else { String::new() },
+            "TZ" => {
+                if with_zone {
+                    "UTC".into()
+                } else {
+                    String::new()
+                }
+            }
+            "tz" => {
+                if with_zone {
+                    "utc".into()
+                } else {
+                    String::new()
+                }
+            }
             _ => unreachable!("pattern list and match agree"),
         };
         out.push_str(&text);
@@ -116,16 +196,25 @@ fn format_number(text: &str, format: &str) -> Result<String, EvalError> {
     let negative = text.starts_with('-');
     let digits = text.trim_start_matches('-');
     let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
-    let (fmt_int, fmt_frac) = fmt.split_once('.').map(|(a, b)| (a.to_string(), Some(b.to_string()))).unwrap_or((fmt.clone(), None));
+    let (fmt_int, fmt_frac) = fmt
+        .split_once('.')
+        .map(|(a, b)| (a.to_string(), Some(b.to_string())))
+        .unwrap_or((fmt.clone(), None));
     let int_slots = fmt_int.chars().filter(|c| *c == '9' || *c == '0').count();
-    let frac_slots = fmt_frac.as_ref().map(|f| f.chars().filter(|c| *c == '9' || *c == '0').count()).unwrap_or(0);
+    let frac_slots = fmt_frac
+        .as_ref()
+        .map(|f| f.chars().filter(|c| *c == '9' || *c == '0').count())
+        .unwrap_or(0);
     // Round the value to the number of fractional slots.
     let value: f64 = digits.parse().unwrap_or(0.0);
     let rounded = format!("{:.*}", frac_slots, value);
     let (r_int, r_frac) = rounded.split_once('.').unwrap_or((rounded.as_str(), ""));
     let _ = (int_part, frac_part);
     if r_int.trim_start_matches('0').len() > int_slots {
-        let hashes: String = fmt.chars().map(|c| if c == '9' || c == '0' { '#' } else { c }).collect();
+        let hashes: String = fmt
+            .chars()
+            .map(|c| if c == '9' || c == '0' { '#' } else { c })
+            .collect();
         return Ok(hashes);
     }
     let mut int_digits: Vec<char> = r_int.chars().collect();
@@ -134,7 +223,12 @@ fn format_number(text: &str, format: &str) -> Result<String, EvalError> {
         match c {
             '9' | '0' => {
                 if let Some(d) = int_digits.pop() {
-                    if d == '0' && int_digits.is_empty() && c == '9' && r_int == "0" && frac_slots > 0 {
+                    if d == '0'
+                        && int_digits.is_empty()
+                        && c == '9'
+                        && r_int == "0"
+                        && frac_slots > 0
+                    {
                         out_int.push(if fill_mode { '\0' } else { ' ' });
                     } else {
                         out_int.push(d);
@@ -146,7 +240,10 @@ fn format_number(text: &str, format: &str) -> Result<String, EvalError> {
                 }
             }
             ',' => {
-                if !int_digits.is_empty() || out_int.chars().last().is_some_and(|c| c.is_ascii_digit()) && !int_digits.is_empty() {
+                if !int_digits.is_empty()
+                    || out_int.chars().last().is_some_and(|c| c.is_ascii_digit())
+                        && !int_digits.is_empty()
+                {
                     out_int.push(',');
                 } else if !fill_mode {
                     out_int.push(' ');
@@ -157,7 +254,13 @@ fn format_number(text: &str, format: &str) -> Result<String, EvalError> {
         }
     }
     let mut out: String = out_int.chars().rev().filter(|c| *c != '\0').collect();
-    let sign = if negative { "-" } else if fill_mode { "" } else { " " };
+    let sign = if negative {
+        "-"
+    } else if fill_mode {
+        ""
+    } else {
+        " "
+    };
     // Place the sign just before the first digit.
     let first = out.find(|c: char| c.is_ascii_digit()).unwrap_or(out.len());
     out.insert_str(first, sign);

@@ -42,8 +42,13 @@ impl Date {
     pub fn parse(s: &str) -> Result<Date, ParseError> {
         let s = s.trim();
         let (body, bc) = strip_bc(s);
-        let date = parse_date_part(body).map_err(|kind| ParseError { kind, ..ParseError::invalid("date", s) })?;
-        apply_bc(date, bc).map(Date::from_naive).ok_or_else(|| ParseError::out_of_range("date", s))
+        let date = parse_date_part(body).map_err(|kind| ParseError {
+            kind,
+            ..ParseError::invalid("date", s)
+        })?;
+        apply_bc(date, bc)
+            .map(Date::from_naive)
+            .ok_or_else(|| ParseError::out_of_range("date", s))
     }
 }
 
@@ -60,7 +65,10 @@ pub struct Time(pub i64);
 impl Time {
     pub fn parse(s: &str) -> Result<Time, ParseError> {
         let s = s.trim();
-        let micros = parse_time_part(s).map_err(|kind| ParseError { kind, ..ParseError::invalid("time", s) })?;
+        let micros = parse_time_part(s).map_err(|kind| ParseError {
+            kind,
+            ..ParseError::invalid("time", s)
+        })?;
         if !(0..=MICROS_PER_DAY).contains(&micros) {
             return Err(ParseError::out_of_range("time", s));
         }
@@ -147,7 +155,13 @@ impl fmt::Display for DateTimeTzDisplay {
 fn write_date(f: &mut fmt::Formatter<'_>, date: NaiveDate) -> fmt::Result {
     let year = date.year();
     if year <= 0 {
-        write!(f, "{:04}-{:02}-{:02} BC", 1 - year, date.month(), date.day())
+        write!(
+            f,
+            "{:04}-{:02}-{:02} BC",
+            1 - year,
+            date.month(),
+            date.day()
+        )
     } else {
         write!(f, "{:04}-{:02}-{:02}", year, date.month(), date.day())
     }
@@ -175,7 +189,11 @@ fn write_time_of_day(f: &mut fmt::Formatter<'_>, micros: i64) -> fmt::Result {
 fn write_timestamp(f: &mut fmt::Formatter<'_>, ts: DateTime, with_zone: bool) -> fmt::Result {
     let dt = ts.to_naive();
     let year = dt.year();
-    let (shown_year, bc) = if year <= 0 { (1 - year, true) } else { (year, false) };
+    let (shown_year, bc) = if year <= 0 {
+        (1 - year, true)
+    } else {
+        (year, false)
+    };
     write!(f, "{:04}-{:02}-{:02} ", shown_year, dt.month(), dt.day())?;
     write_time_of_day(f, ts.0.rem_euclid(MICROS_PER_DAY))?;
     if with_zone {
@@ -215,7 +233,11 @@ fn parse_date_part(s: &str) -> Result<NaiveDate, ParseErrorKind> {
         (&s[0..4], &s[4..6], &s[6..8])
     } else {
         let parts: Vec<&str> = s.split(['-', '/', '.']).collect();
-        if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+        if parts.len() != 3
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
             return Err(ParseErrorKind::InvalidSyntax);
         }
         if parts[0].len() >= 3 {
@@ -237,8 +259,18 @@ fn parse_date_part(s: &str) -> Result<NaiveDate, ParseErrorKind> {
 fn parse_time_part(s: &str) -> Result<i64, ParseErrorKind> {
     let syntax = ParseErrorKind::InvalidSyntax;
     let mut parts = s.split(':');
-    let hours: i64 = parts.next().ok_or(syntax)?.trim().parse().map_err(|_| syntax)?;
-    let minutes: i64 = parts.next().ok_or(syntax)?.trim().parse().map_err(|_| syntax)?;
+    let hours: i64 = parts
+        .next()
+        .ok_or(syntax)?
+        .trim()
+        .parse()
+        .map_err(|_| syntax)?;
+    let minutes: i64 = parts
+        .next()
+        .ok_or(syntax)?
+        .trim()
+        .parse()
+        .map_err(|_| syntax)?;
     let (seconds, fraction) = match parts.next() {
         Some(sec) => parse_seconds(sec.trim()).ok_or(syntax)?,
         None => (0, 0),
@@ -249,7 +281,10 @@ fn parse_time_part(s: &str) -> Result<i64, ParseErrorKind> {
     if !(0..=24).contains(&hours) || !(0..60).contains(&minutes) || !(0..=60).contains(&seconds) {
         return Err(ParseErrorKind::OutOfRange);
     }
-    let micros = hours * MICROS_PER_HOUR + minutes * MICROS_PER_MINUTE + seconds * MICROS_PER_SECOND + fraction;
+    let micros = hours * MICROS_PER_HOUR
+        + minutes * MICROS_PER_MINUTE
+        + seconds * MICROS_PER_SECOND
+        + fraction;
     if micros <= MICROS_PER_DAY {
         Ok(micros)
     } else {
@@ -263,7 +298,10 @@ fn parse_seconds(s: &str) -> Option<(i64, i64)> {
         Some((w, f)) => (w, f),
         None => (s, ""),
     };
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let seconds: i64 = whole.parse().ok()?;
@@ -281,7 +319,10 @@ fn parse_seconds(s: &str) -> Option<(i64, i64)> {
     for _ in frac.len()..6 {
         micros *= 10;
     }
-    Some((seconds + micros / MICROS_PER_SECOND, micros % MICROS_PER_SECOND))
+    Some((
+        seconds + micros / MICROS_PER_SECOND,
+        micros % MICROS_PER_SECOND,
+    ))
 }
 
 /// Parses a time-zone suffix into an offset in seconds east of UTC.
@@ -303,7 +344,11 @@ fn parse_zone(s: &str) -> Option<i64> {
         };
         (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?, sec)
     } else if rest.len() == 4 {
-        (rest[..2].parse::<i64>().ok()?, rest[2..].parse::<i64>().ok()?, 0)
+        (
+            rest[..2].parse::<i64>().ok()?,
+            rest[2..].parse::<i64>().ok()?,
+            0,
+        )
     } else {
         (rest.parse::<i64>().ok()?, 0, 0)
     };
@@ -314,7 +359,10 @@ fn parse_zone(s: &str) -> Option<i64> {
 }
 
 /// Parses timestamp text into (microseconds of the wall-clock reading, zone offset seconds).
-fn parse_timestamp_text(s: &str, type_name: &'static str) -> Result<(i64, Option<i64>), ParseError> {
+fn parse_timestamp_text(
+    s: &str,
+    type_name: &'static str,
+) -> Result<(i64, Option<i64>), ParseError> {
     let original = s;
     let s = s.trim();
     let lower = s.to_ascii_lowercase();
@@ -326,13 +374,19 @@ fn parse_timestamp_text(s: &str, type_name: &'static str) -> Result<(i64, Option
         Some(i) => (&s[..i], s[i + 1..].trim()),
         None => (s, ""),
     };
-    let date = parse_date_part(date_text).map_err(|kind| ParseError { kind, ..ParseError::invalid(type_name, original) })?;
+    let date = parse_date_part(date_text).map_err(|kind| ParseError {
+        kind,
+        ..ParseError::invalid(type_name, original)
+    })?;
     let date = apply_bc(date, bc).ok_or_else(|| ParseError::out_of_range(type_name, original))?;
     let (time_text, zone) = split_zone(rest);
     let micros_of_day = if time_text.is_empty() {
         0
     } else {
-        parse_time_part(time_text).map_err(|kind| ParseError { kind, ..ParseError::invalid(type_name, original) })?
+        parse_time_part(time_text).map_err(|kind| ParseError {
+            kind,
+            ..ParseError::invalid(type_name, original)
+        })?
     };
     let offset = match zone {
         Some(z) => Some(parse_zone(z).ok_or_else(|| ParseError::invalid(type_name, original))?),
@@ -370,7 +424,11 @@ pub struct Interval {
 
 impl Interval {
     pub fn new(months: i32, days: i32, micros: i64) -> Interval {
-        Interval { months, days, micros }
+        Interval {
+            months,
+            days,
+            micros,
+        }
     }
 
     /// The interval as one linear quantity, with 30-day months and 24-hour days, which is
@@ -404,7 +462,10 @@ impl Interval {
         let days = f64::from(self.days) * factor + (months - whole_months) * 30.0;
         let whole_days = days.trunc();
         let micros = (self.micros as f64) * factor + (days - whole_days) * MICROS_PER_DAY as f64;
-        if !(whole_months.abs() <= f64::from(i32::MAX) && whole_days.abs() <= f64::from(i32::MAX) && micros.abs() < 9.2e18) {
+        if !(whole_months.abs() <= f64::from(i32::MAX)
+            && whole_days.abs() <= f64::from(i32::MAX)
+            && micros.abs() < 9.2e18)
+        {
             return None;
         }
         Some(Interval {
@@ -464,7 +525,13 @@ impl fmt::Display for Interval {
             if !is_zero {
                 out.push(' ');
             }
-            let sign = if negative { "-" } else if is_before { "+" } else { "" };
+            let sign = if negative {
+                "-"
+            } else if is_before {
+                "+"
+            } else {
+                ""
+            };
             out.push_str(&format!("{sign}{hours:02}:{minutes:02}:{seconds:02}"));
             if fraction != 0 {
                 let mut frac = format!("{fraction:06}");
@@ -544,7 +611,11 @@ fn parse_interval(s: &str) -> Option<Interval> {
                 None => (false, token.strip_prefix('+').unwrap_or(token)),
             };
             let micros = parse_interval_time(body)?;
-            acc.2 += if negative { -(micros as f64) } else { micros as f64 };
+            acc.2 += if negative {
+                -(micros as f64)
+            } else {
+                micros as f64
+            };
             i += 1;
             saw_any = true;
             continue;
@@ -579,7 +650,10 @@ fn parse_interval(s: &str) -> Option<Interval> {
 }
 
 fn finish_interval(months: f64, days: f64, micros: f64) -> Option<Interval> {
-    if months.abs() > f64::from(i32::MAX) || days.abs() > f64::from(i32::MAX) || micros.abs() > 9.2e18 {
+    if months.abs() > f64::from(i32::MAX)
+        || days.abs() > f64::from(i32::MAX)
+        || micros.abs() > 9.2e18
+    {
         return None;
     }
     Some(Interval {
@@ -608,7 +682,12 @@ fn parse_interval_time(s: &str) -> Option<i64> {
             let hours: i64 = parts[0].parse().ok()?;
             let minutes: i64 = parts[1].parse().ok()?;
             let (sec, frac) = parse_seconds(parts[2])?;
-            Some(hours * MICROS_PER_HOUR + minutes * MICROS_PER_MINUTE + sec * MICROS_PER_SECOND + frac)
+            Some(
+                hours * MICROS_PER_HOUR
+                    + minutes * MICROS_PER_MINUTE
+                    + sec * MICROS_PER_SECOND
+                    + frac,
+            )
         }
         _ => None,
     }
@@ -705,14 +784,24 @@ pub fn timestamp_field(ts: DateTime, field: &str) -> Option<f64> {
         "decade" => f64::from(dt.year().div_euclid(10)),
         "century" => {
             let y = dt.year();
-            f64::from(if y > 0 { (y + 99) / 100 } else { -((99 - (y - 1)) / 100) })
+            f64::from(if y > 0 {
+                (y + 99) / 100
+            } else {
+                -((99 - (y - 1)) / 100)
+            })
         }
         "millennium" => {
             let y = dt.year();
-            f64::from(if y > 0 { (y + 999) / 1000 } else { -((999 - (y - 1)) / 1000) })
+            f64::from(if y > 0 {
+                (y + 999) / 1000
+            } else {
+                -((999 - (y - 1)) / 1000)
+            })
         }
         "epoch" => ts.0 as f64 / 1e6,
-        "julian" => f64::from(ts.date().0) + 2_440_588.0 + micros_of_day as f64 / MICROS_PER_DAY as f64,
+        "julian" => {
+            f64::from(ts.date().0) + 2_440_588.0 + micros_of_day as f64 / MICROS_PER_DAY as f64
+        }
         _ => return None,
     })
 }
@@ -736,17 +825,33 @@ pub fn timestamp_trunc(ts: DateTime, unit: &str) -> Option<DateTime> {
             DateTime(day_start - back * MICROS_PER_DAY)
         }
         "month" | "months" => midnight(NaiveDate::from_ymd_opt(date.year(), date.month(), 1)?)?,
-        "quarter" => midnight(NaiveDate::from_ymd_opt(date.year(), (date.month0() / 3) * 3 + 1, 1)?)?,
+        "quarter" => midnight(NaiveDate::from_ymd_opt(
+            date.year(),
+            (date.month0() / 3) * 3 + 1,
+            1,
+        )?)?,
         "year" | "years" => midnight(NaiveDate::from_ymd_opt(date.year(), 1, 1)?)?,
-        "decade" => midnight(NaiveDate::from_ymd_opt(date.year().div_euclid(10) * 10, 1, 1)?)?,
+        "decade" => midnight(NaiveDate::from_ymd_opt(
+            date.year().div_euclid(10) * 10,
+            1,
+            1,
+        )?)?,
         "century" => {
             let y = date.year();
-            let start = if y > 0 { ((y - 1) / 100) * 100 + 1 } else { -((-y) / 100) * 100 - 99 };
+            let start = if y > 0 {
+                ((y - 1) / 100) * 100 + 1
+            } else {
+                -((-y) / 100) * 100 - 99
+            };
             midnight(NaiveDate::from_ymd_opt(start, 1, 1)?)?
         }
         "millennium" => {
             let y = date.year();
-            let start = if y > 0 { ((y - 1) / 1000) * 1000 + 1 } else { -((-y) / 1000) * 1000 - 999 };
+            let start = if y > 0 {
+                ((y - 1) / 1000) * 1000 + 1
+            } else {
+                -((-y) / 1000) * 1000 - 999
+            };
             midnight(NaiveDate::from_ymd_opt(start, 1, 1)?)?
         }
         _ => return None,
@@ -781,7 +886,10 @@ mod tests {
     #[test]
     fn interval_display_matches_postgres() {
         let cases = [
-            ("1 year 2 months 3 days 04:05:06", "1 year 2 mons 3 days 04:05:06"),
+            (
+                "1 year 2 months 3 days 04:05:06",
+                "1 year 2 mons 3 days 04:05:06",
+            ),
             ("-1 day +2 hours", "-1 days +02:00:00"),
             ("0", "00:00:00"),
             ("1.5 days", "1 day 12:00:00"),
@@ -791,17 +899,28 @@ mod tests {
             ("00:00:00.25", "00:00:00.25"),
         ];
         for (input, expected) in cases {
-            assert_eq!(Interval::parse(input).unwrap().to_string(), expected, "{input}");
+            assert_eq!(
+                Interval::parse(input).unwrap().to_string(),
+                expected,
+                "{input}"
+            );
         }
     }
 
     #[test]
     fn timestamps_round_trip() {
-        for s in ["2024-02-29 13:45:01.5", "1999-12-31 23:59:59", "0001-01-01 00:00:00 BC"] {
+        for s in [
+            "2024-02-29 13:45:01.5",
+            "1999-12-31 23:59:59",
+            "0001-01-01 00:00:00 BC",
+        ] {
             assert_eq!(DateTime::parse(s).unwrap().to_string(), s);
         }
         assert_eq!(
-            DateTime::parse_tz("2024-01-01 02:00:00+02").unwrap().display_tz().to_string(),
+            DateTime::parse_tz("2024-01-01 02:00:00+02")
+                .unwrap()
+                .display_tz()
+                .to_string(),
             "2024-01-01 00:00:00+00"
         );
         assert_eq!(Date::parse("2024-03-01").unwrap().to_string(), "2024-03-01");

@@ -96,16 +96,13 @@ pub fn compare_values(a: &Value, b: &Value) -> Ordering {
             x.partial_cmp(&y).unwrap_or(Ordering::Equal)
         }
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-        (Value::Array(x), Value::Array(y)) => x
-            .len()
-            .cmp(&y.len())
-            .then_with(|| {
-                x.iter()
-                    .zip(y.iter())
-                    .map(|(a, b)| compare_values(a, b))
-                    .find(|o| *o != Ordering::Equal)
-                    .unwrap_or(Ordering::Equal)
-            }),
+        (Value::Array(x), Value::Array(y)) => x.len().cmp(&y.len()).then_with(|| {
+            x.iter()
+                .zip(y.iter())
+                .map(|(a, b)| compare_values(a, b))
+                .find(|o| *o != Ordering::Equal)
+                .unwrap_or(Ordering::Equal)
+        }),
         (Value::Object(x), Value::Object(y)) => x.len().cmp(&y.len()).then_with(|| {
             let mut xs: Vec<_> = x.iter().collect();
             let mut ys: Vec<_> = y.iter().collect();

@@ -52,13 +52,17 @@ pub fn parse_numeric(s: &str) -> Result<Decimal, ParseError> {
         Err(_) => {
             // Too many fractional digits: round to the maximum scale instead of failing,
             // provided the integer part fits.
-            Decimal::from_str(t).map(normalize_zero).map_err(|_| ParseError::out_of_range("numeric", s))
+            Decimal::from_str(t)
+                .map(normalize_zero)
+                .map_err(|_| ParseError::out_of_range("numeric", s))
         }
     }
 }
 
 fn classify(t: &str, original: &str) -> ParseError {
-    if t.bytes().any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E') {
+    if t.bytes()
+        .any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E')
+    {
         ParseError::invalid("numeric", original)
     } else {
         ParseError::out_of_range("numeric", original)
@@ -87,7 +91,11 @@ pub enum NumericError {
 
 /// Enforces `numeric(precision, scale)`: rounds to `scale` digits, then checks the integer
 /// digits fit in `precision - scale`.
-pub fn apply_typmod(d: Decimal, precision: Option<u8>, scale: Option<u8>) -> Result<Decimal, NumericError> {
+pub fn apply_typmod(
+    d: Decimal,
+    precision: Option<u8>,
+    scale: Option<u8>,
+) -> Result<Decimal, NumericError> {
     let Some(precision) = precision else {
         return Ok(d);
     };
@@ -157,7 +165,10 @@ pub fn div(a: Decimal, b: Decimal) -> Result<Option<Decimal>, NumericError> {
     if f1 <= f2 {
         qweight -= 1;
     }
-    let rscale = (16 - qweight * 4).max(a.scale() as i32).max(b.scale() as i32).clamp(0, MAX_SCALE as i32);
+    let rscale = (16 - qweight * 4)
+        .max(a.scale() as i32)
+        .max(b.scale() as i32)
+        .clamp(0, MAX_SCALE as i32);
     let q = a.checked_div(b).ok_or(NumericError::Overflow)?;
     Ok(Some(rescale(q, rscale as u32)))
 }
@@ -167,7 +178,9 @@ pub fn rem(a: Decimal, b: Decimal) -> Result<Option<Decimal>, NumericError> {
     if b.is_zero() {
         return Ok(None);
     }
-    a.checked_rem(b).map(|r| Some(normalize_zero(r))).ok_or(NumericError::Overflow)
+    a.checked_rem(b)
+        .map(|r| Some(normalize_zero(r)))
+        .ok_or(NumericError::Overflow)
 }
 
 pub fn to_f64(d: &Decimal) -> f64 {
@@ -179,7 +192,10 @@ pub fn from_f64(f: f64) -> Option<Decimal> {
     if !f.is_finite() {
         return None;
     }
-    Decimal::from_str(&format!("{f}")).ok().or_else(|| Decimal::from_f64_retain(f)).map(normalize_zero)
+    Decimal::from_str(&format!("{f}"))
+        .ok()
+        .or_else(|| Decimal::from_f64_retain(f))
+        .map(normalize_zero)
 }
 
 pub fn from_f32(f: f32) -> Option<Decimal> {
@@ -196,17 +212,34 @@ mod tests {
     #[test]
     fn division_scale_follows_postgres() {
         let d = |s: &str| Decimal::from_str(s).unwrap();
-        assert_eq!(div(d("1"), d("3")).unwrap().unwrap().to_string(), "0.33333333333333333333");
-        assert_eq!(div(d("10"), d("3")).unwrap().unwrap().to_string(), "3.3333333333333333");
-        assert_eq!(div(d("7.50"), d("2")).unwrap().unwrap().to_string(), "3.7500000000000000");
+        assert_eq!(
+            div(d("1"), d("3")).unwrap().unwrap().to_string(),
+            "0.33333333333333333333"
+        );
+        assert_eq!(
+            div(d("10"), d("3")).unwrap().unwrap().to_string(),
+            "3.3333333333333333"
+        );
+        assert_eq!(
+            div(d("7.50"), d("2")).unwrap().unwrap().to_string(),
+            "3.7500000000000000"
+        );
         assert_eq!(div(d("1"), d("0")).unwrap(), None);
     }
 
     #[test]
     fn typmod_rounds_and_overflows() {
         let d = |s: &str| Decimal::from_str(s).unwrap();
-        assert_eq!(apply_typmod(d("1.005"), Some(5), Some(2)).unwrap().to_string(), "1.01");
-        assert_eq!(apply_typmod(d("2"), Some(5), Some(2)).unwrap().to_string(), "2.00");
+        assert_eq!(
+            apply_typmod(d("1.005"), Some(5), Some(2))
+                .unwrap()
+                .to_string(),
+            "1.01"
+        );
+        assert_eq!(
+            apply_typmod(d("2"), Some(5), Some(2)).unwrap().to_string(),
+            "2.00"
+        );
         assert!(apply_typmod(d("1000"), Some(5), Some(2)).is_err());
         assert_eq!(parse_numeric(" 5. ").unwrap().to_string(), "5");
         assert_eq!(parse_numeric("1.5e2").unwrap().to_string(), "150");
