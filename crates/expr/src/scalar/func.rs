@@ -635,6 +635,8 @@ pub enum BinaryFunc {
     ArrayContainsElement,
     /// `array || array`
     ArrayConcat,
+    /// `array_to_string(array, separator)`: non-NULL elements as text, joined.
+    ArrayToString,
     /// `to_char(timestamp|number, format)`
     ToChar,
     /// `age(timestamp, timestamp)`
@@ -901,6 +903,24 @@ impl BinaryFunc {
                         .unwrap_or(Datum::Null)
                 }
             }
+            ArrayToString => {
+                let separator = b.unwrap_str();
+                let mut out = String::new();
+                let mut first = true;
+                for element in a.unwrap_array().iter() {
+                    if element.is_null() {
+                        continue;
+                    }
+                    if !first {
+                        out.push_str(separator);
+                    }
+                    first = false;
+                    let text =
+                        crate::scalar::cast::cast(element, &ScalarType::String, false, arena)?;
+                    out.push_str(text.unwrap_str());
+                }
+                Datum::String(arena.push_string(&out))
+            }
             ArrayLength => {
                 let dim = b.unwrap_int32();
                 let n = a.unwrap_array().len();
@@ -1007,6 +1027,7 @@ impl BinaryFunc {
                 }
             }
             ArrayLength => return S::Int32.nullable(true),
+            ArrayToString => S::String,
             ArrayContainsElement => return S::Bool.nullable(true),
             ArrayConcat => return at.nullable(a.nullable && b.nullable),
             Age => S::Interval,
@@ -1062,6 +1083,7 @@ impl BinaryFunc {
             JsonbHasKey => "?",
             ArrayIndex => "array_index",
             ArrayLength => "array_length",
+            ArrayToString => "array_to_string",
             ArrayContainsElement => "array_contains",
             ArrayConcat => "array_cat",
             ToChar => "to_char",

@@ -101,6 +101,7 @@ pub fn scalar_type_from_sql(dt: &DataType) -> Result<ScalarType, PlanError> {
         },
         D::Interval { .. } => ScalarType::Interval,
         D::Uuid => ScalarType::Uuid,
+        D::Regclass => ScalarType::Int64,
         D::JSON | D::JSONB => ScalarType::Jsonb,
         D::Array(elem) => match elem {
             ast::ArrayElemTypeDef::SquareBracket(inner, _)
@@ -153,6 +154,10 @@ pub fn scalar_type_from_sql(dt: &DataType) -> Result<ScalarType, PlanError> {
                         "type {name} (sequences)",
                         name = last
                     )))
+                }
+                // Object identifiers are bigints in evert (OIDs in the catalog relations).
+                ("oid" | "regclass" | "regtype" | "regproc" | "regnamespace" | "regrole", 0) => {
+                    ScalarType::Int64
                 }
                 (name, _) => ScalarType::from_name(name).ok_or_else(|| {
                     PlanError::UndefinedObject(format!("type \"{name}\" does not exist"))
@@ -571,7 +576,19 @@ impl Binder<'_> {
                 let expr = coerce(ts, &target, CastContext::Explicit, &mut self.params)?;
                 Ok(Typed::new(expr, target.nullable(nullable)))
             }
-            Expr::Collate { .. } => Err(PlanError::unsupported("COLLATE")),
+            Expr::Collate { expr, collation } => {
+                // evert compares strings by code point, which is what PostgreSQL's "C"
+                // collation does; the database default is that collation here.
+                let parts = crate::parse::normalize_name(collation)?;
+                match parts.last().map(String::as_str) {
+                    Some("default" | "C" | "POSIX" | "c" | "posix" | "ucs_basic")
+                        if parts.len() == 1 || parts[0] == "pg_catalog" =>
+                    {
+                        self.bind_expr(ecx, expr)
+                    }
+                    _ => Err(PlanError::unsupported(format!("COLLATE {collation}"))),
+                }
+            }
             Expr::Tuple(_) => Err(PlanError::unsupported("row constructors")),
             Expr::Wildcard(_) | Expr::QualifiedWildcard(..) => {
                 Err(PlanError::Invalid("* is not allowed here".into()))
@@ -853,6 +870,41 @@ impl Binder<'_> {
 
     fn bind_binary(&mut self, op: &BinaryOperator, l: Typed, r: Typed) -> Result<Typed, PlanError> {
         use BinaryOperator as B;
+        // `OPERATOR(pg_catalog.~)`: the schema-qualified spelling of a built-in operator.
+        if let B::PGCustomBinaryOperator(parts) = op {
+            let (symbol, schema_ok) = match parts.as_slice() {
+                [symbol] => (symbol.as_str(), true),
+                [schema, symbol] => (symbol.as_str(), schema == "pg_catalog"),
+                _ => ("", false),
+            };
+            let plain = match symbol {
+                "~" => Some(B::PGRegexMatch),
+                "~*" => Some(B::PGRegexIMatch),
+                "!~" => Some(B::PGRegexNotMatch),
+                "!~*" => Some(B::PGRegexNotIMatch),
+                "~~" => Some(B::PGLikeMatch),
+                "!~~" => Some(B::PGNotLikeMatch),
+                "~~*" => Some(B::PGILikeMatch),
+                "!~~*" => Some(B::PGNotILikeMatch),
+                "=" => Some(B::Eq),
+                "<>" | "!=" => Some(B::NotEq),
+                "<" => Some(B::Lt),
+                "<=" => Some(B::LtEq),
+                ">" => Some(B::Gt),
+                ">=" => Some(B::GtEq),
+                "+" => Some(B::Plus),
+                "-" => Some(B::Minus),
+                "*" => Some(B::Multiply),
+                "/" => Some(B::Divide),
+                "%" => Some(B::Modulo),
+                "||" => Some(B::StringConcat),
+                _ => None,
+            };
+            return match (plain, schema_ok) {
+                (Some(plain), true) => self.bind_binary(&plain, l, r),
+                _ => Err(PlanError::unsupported(format!("operator {op}"))),
+            };
+        }
         if let Some(func) = comparison_func(op) {
             return self.bind_comparison(func, l, r);
         }

@@ -141,6 +141,13 @@ impl Binder<'_> {
         if !f.within_group.is_empty() {
             return Err(PlanError::unsupported("WITHIN GROUP"));
         }
+        if let Some(rewritten) = catalog_function_sql(f, &name)? {
+            let expr = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+                .try_with_sql(&rewritten)
+                .and_then(|mut p| p.parse_expr())
+                .map_err(|e| PlanError::Invalid(format!("rewriting {name}: {e}")))?;
+            return self.bind_expr(ecx, &expr);
+        }
         if is_aggregate(&name) {
             return self.bind_aggregate(ecx, f, &name);
         }
@@ -713,6 +720,18 @@ impl Binder<'_> {
                 };
                 unary(self, func, a, S::Jsonb)?
             }
+            ("array_to_string", 2) => {
+                if !matches!(args[0].scalar_type(), S::Array(_)) {
+                    return Err(no_function(&args));
+                }
+                let t = args[0].scalar_type().clone();
+                let a = arg_as!(0, t);
+                let b = arg_as!(1, S::String);
+                Typed::new(
+                    a.call_binary(b, BinaryFunc::ArrayToString),
+                    S::String.nullable(nullable),
+                )
+            }
             ("array_length", 2) => {
                 if !matches!(args[0].scalar_type(), S::Array(_)) {
                     return Err(no_function(&args));
@@ -1204,4 +1223,199 @@ impl Binder<'_> {
             _ => return Err(no_function(&args)),
         })
     }
+}
+
+/// Functions that PostgreSQL clients (psql's `\d`, drivers, GUI tools) call to describe the
+/// catalog, written as SQL over evert's catalog relations: `Some(sql)` is the expression that
+/// replaces the call. Arguments are spliced in as SQL text, parenthesized.
+fn catalog_function_sql(f: &ast::Function, name: &str) -> Result<Option<String>, PlanError> {
+    const NAMES: &[&str] = &[
+        "pg_get_userbyid",
+        "pg_table_is_visible",
+        "pg_type_is_visible",
+        "pg_function_is_visible",
+        "pg_encoding_to_char",
+        "pg_get_expr",
+        "pg_get_indexdef",
+        "pg_get_viewdef",
+        "pg_get_constraintdef",
+        "obj_description",
+        "col_description",
+        "shobj_description",
+        "pg_relation_is_publishable",
+        "pg_get_statisticsobjdef_columns",
+        "format_type",
+        "array_upper",
+        "array_lower",
+        "array",
+    ];
+    if !NAMES.contains(&name) {
+        return Ok(None);
+    }
+    if name == "array" {
+        let FunctionArguments::Subquery(query) = &f.args else {
+            return Ok(None);
+        };
+        return array_subquery_sql(query).map(Some);
+    }
+    let call = call_args(f)?;
+    if call.distinct || call.star || !call.order_by.is_empty() {
+        return Ok(None);
+    }
+    let a: Vec<String> = call.args.iter().map(|e| format!("({e})")).collect();
+    let sql = match (name, a.len()) {
+        ("pg_get_userbyid", 1) => format!("(CASE WHEN {} IS NULL THEN NULL ELSE 'evert' END)::text", a[0]),
+        // Visible: on the search path (public, then pg_catalog); user objects have OIDs from 20000.
+        ("pg_table_is_visible", 1) => format!(
+            "(CASE WHEN {x} IS NULL THEN NULL ELSE {x} >= 20000 OR {x} IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace = 11) END)",
+            x = a[0]
+        ),
+        ("pg_type_is_visible" | "pg_function_is_visible", 1) => {
+            format!("(CASE WHEN {} IS NULL THEN NULL ELSE true END)::bool", a[0])
+        }
+        ("pg_encoding_to_char", 1) => format!("(CASE WHEN {} = 6 THEN 'UTF8' ELSE '' END)::text", a[0]),
+        ("pg_get_expr", 2 | 3) => format!("{}::text", a[0]),
+        ("pg_get_indexdef", 1 | 3) | ("pg_get_viewdef", 1 | 2) => format!(
+            "(SELECT d.definition FROM mz_internal.evert_object_definitions d WHERE d.oid = {})",
+            a[0]
+        ),
+        ("pg_get_constraintdef", 1 | 2)
+        | ("obj_description", 1 | 2)
+        | ("col_description", 2)
+        | ("shobj_description", 2)
+        | ("pg_get_statisticsobjdef_columns", 1) => "NULL::text".to_string(),
+        ("pg_relation_is_publishable", 1) => "false".to_string(),
+        // evert's arrays always start at index 1.
+        ("array_upper", 2) => format!("array_length({}, {})", a[0], a[1]),
+        ("array_lower", 2) => format!("(CASE WHEN array_length({0}, {1}) IS NULL THEN NULL ELSE 1 END)", a[0], a[1]),
+        ("format_type", 2) => format_type_sql(&a[0], &a[1]),
+        _ => return Ok(None),
+    };
+    Ok(Some(sql))
+}
+
+/// `format_type(type_oid, typmod)`: the SQL name of a type, with its modifiers.
+fn format_type_sql(oid: &str, typmod: &str) -> String {
+    let simple = [
+        (16, "boolean"),
+        (17, "bytea"),
+        (20, "bigint"),
+        (21, "smallint"),
+        (23, "integer"),
+        (25, "text"),
+        (700, "real"),
+        (701, "double precision"),
+        (1082, "date"),
+        (1083, "time without time zone"),
+        (1114, "timestamp without time zone"),
+        (1184, "timestamp with time zone"),
+        (1186, "interval"),
+        (2950, "uuid"),
+        (3802, "jsonb"),
+        (1000, "boolean[]"),
+        (1005, "smallint[]"),
+        (1007, "integer[]"),
+        (1016, "bigint[]"),
+        (1021, "real[]"),
+        (1022, "double precision[]"),
+        (1231, "numeric[]"),
+        (1009, "text[]"),
+        (1015, "character varying[]"),
+        (1014, "character[]"),
+        (1182, "date[]"),
+        (1115, "timestamp without time zone[]"),
+        (1185, "timestamp with time zone[]"),
+        (1187, "interval[]"),
+        (2951, "uuid[]"),
+        (3807, "jsonb[]"),
+    ];
+    let mut sql = format!("(CASE {oid}");
+    for (o, n) in simple {
+        sql.push_str(&format!(" WHEN {o} THEN '{n}'"));
+    }
+    sql.push_str(&format!(
+        " WHEN 1700 THEN CASE WHEN {typmod} >= 4 THEN 'numeric(' || (({typmod} - 4) / 65536)::text || ',' || (({typmod} - 4) % 65536)::text || ')' ELSE 'numeric' END"
+    ));
+    sql.push_str(&format!(
+        " WHEN 1043 THEN CASE WHEN {typmod} >= 4 THEN 'character varying(' || ({typmod} - 4)::text || ')' ELSE 'character varying' END"
+    ));
+    sql.push_str(&format!(
+        " WHEN 1042 THEN CASE WHEN {typmod} >= 4 THEN 'character(' || ({typmod} - 4)::text || ')' ELSE 'bpchar' END"
+    ));
+    sql.push_str(" WHEN 0 THEN '-' ELSE CASE WHEN ");
+    sql.push_str(oid);
+    sql.push_str(" IS NULL THEN NULL ELSE '???' END END)::text");
+    sql
+}
+
+/// `ARRAY(subquery)`: the subquery's single column aggregated into an array, in the
+/// subquery's order. A plain SELECT becomes `array_agg(expr ORDER BY ...)` over the same
+/// FROM and WHERE (so references to enclosing queries stay at the same depth).
+fn array_subquery_sql(query: &ast::Query) -> Result<String, PlanError> {
+    let mut inner = query.clone();
+    if inner.limit_clause.is_some() || inner.fetch.is_some() {
+        return Err(PlanError::unsupported("ARRAY(subquery) with LIMIT"));
+    }
+    if inner.with.is_some() {
+        return Err(PlanError::unsupported("ARRAY(subquery) with WITH"));
+    }
+    let order_by = inner.order_by.take();
+    let ast::SetExpr::Select(select) = inner.body.as_mut() else {
+        return Err(PlanError::unsupported(
+            "ARRAY(subquery) over a set operation",
+        ));
+    };
+    let plain = select.distinct.is_none()
+        && select.having.is_none()
+        && matches!(&select.group_by, ast::GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty());
+    let element = match select.projection.as_slice() {
+        [ast::SelectItem::UnnamedExpr(e)] | [ast::SelectItem::ExprWithAlias { expr: e, .. }] => {
+            e.clone()
+        }
+        _ => {
+            return Err(PlanError::Invalid(
+                "subquery must return only one column".into(),
+            ))
+        }
+    };
+    if !plain {
+        return Err(PlanError::unsupported(
+            "ARRAY(subquery) with DISTINCT, GROUP BY or HAVING",
+        ));
+    }
+    let mut keys = Vec::new();
+    if let Some(order_by) = order_by {
+        let ast::OrderByKind::Expressions(exprs) = &order_by.kind else {
+            return Err(PlanError::unsupported("ARRAY(subquery) with ORDER BY ALL"));
+        };
+        for o in exprs {
+            let key = if o.expr.to_string() == "1" {
+                element.to_string()
+            } else {
+                o.expr.to_string()
+            };
+            let mut k = format!("({key})");
+            if matches!(o.options.sort, Some(ast::OrderBySort::Desc)) {
+                k.push_str(" DESC");
+            }
+            match o.options.nulls_first {
+                Some(true) => k.push_str(" NULLS FIRST"),
+                Some(false) => k.push_str(" NULLS LAST"),
+                None => {}
+            }
+            keys.push(k);
+        }
+    }
+    let order = if keys.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {}", keys.join(", "))
+    };
+    let aggregate = format!("coalesce(array_agg(({element}){order}), '{{}}')");
+    let aggregate = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql(&aggregate)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| PlanError::Invalid(format!("rewriting ARRAY(subquery): {e}")))?;
+    select.projection = vec![ast::SelectItem::UnnamedExpr(aggregate)];
+    Ok(format!("({inner})"))
 }

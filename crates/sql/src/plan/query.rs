@@ -1335,9 +1335,13 @@ impl Binder<'_> {
                     }
                     _ => self.plan_query(subquery)?.into_subquery(),
                 };
-                let refers_left = *lateral
-                    && left.is_some()
-                    && rel.outer_references().iter().any(|r| r.level == 1);
+                let lateral_scope = *lateral && left.is_some();
+                let refers_left =
+                    lateral_scope && rel.outer_references().iter().any(|r| r.level == 1);
+                let mut rel = rel;
+                if lateral_scope && !refers_left {
+                    drop_left_level(&mut rel);
+                }
                 let scope = apply_alias(scope, alias.as_ref(), None)?;
                 Ok((rel, scope, refers_left))
             }
@@ -1419,8 +1423,11 @@ impl Binder<'_> {
                 let t = b.call_function_typed(name, bound)?;
                 Ok((t.expr, t.typ))
             })?;
-            let rel = HirRelationExpr::unit().map(vec![call]);
+            let mut rel = HirRelationExpr::unit().map(vec![call]);
             let refers_left = left.is_some() && rel.outer_references().iter().any(|r| r.level == 1);
+            if !refers_left {
+                drop_left_level(&mut rel);
+            }
             let scope = Scope::new(vec![ScopeItem::new(None, name.to_string(), typ)]);
             let scope = apply_alias(scope, alias, Some(name))?;
             return Ok((rel, scope, refers_left));
@@ -1438,8 +1445,11 @@ impl Binder<'_> {
         })?;
         let typ = func.output_type();
         let names = func.column_names(name);
-        let rel = HirRelationExpr::CallTable { func, exprs };
+        let mut rel = HirRelationExpr::CallTable { func, exprs };
         let refers_left = left.is_some() && rel.outer_references().iter().any(|r| r.level == 1);
+        if !refers_left {
+            drop_left_level(&mut rel);
+        }
         let scope = Scope::new(
             names
                 .into_iter()
@@ -1523,6 +1533,18 @@ impl Binder<'_> {
         let _ = with;
         Err(PlanError::unsupported("WITH RECURSIVE"))
     }
+}
+
+/// A FROM item planned with the items to its left as an extra outer scope (level 1) that
+/// turned out not to use them: it is joined without LATERAL, so references to the enclosing
+/// queries move one level closer. (The scope is pushed even when there are no items to the
+/// left, so this also applies then.)
+fn drop_left_level(rel: &mut HirRelationExpr) {
+    rel.visit_columns_mut(0, &mut |c, depth| {
+        if c.level >= depth + 2 {
+            c.level -= 1;
+        }
+    });
 }
 
 /// The arity of a relation after window columns were appended (windows are not planned yet).
