@@ -146,6 +146,27 @@ fn write_node(
             writeln!(out, "{indent}TopK {}", parts.join(" "))?;
             write_node(out, input, depth + 1, name_of)?;
         }
+        MirRelationExpr::Window {
+            input,
+            partition_by,
+            order_by,
+            calls,
+        } => {
+            let p: Vec<String> = partition_by.iter().map(|c| format!("#{c}")).collect();
+            let o: Vec<String> = order_by
+                .iter()
+                .map(|o| format!("#{}{}", o.column, if o.desc { " desc" } else { " asc" }))
+                .collect();
+            let c: Vec<String> = calls.iter().map(|c| c.to_string()).collect();
+            writeln!(
+                out,
+                "{indent}Window partition_by=[{}] order_by=[{}] calls=[{}]",
+                p.join(", "),
+                o.join(", "),
+                c.join(", ")
+            )?;
+            write_node(out, input, depth + 1, name_of)?;
+        }
         MirRelationExpr::Negate { input } => {
             writeln!(out, "{indent}Negate")?;
             write_node(out, input, depth + 1, name_of)?;

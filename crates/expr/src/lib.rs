@@ -24,7 +24,7 @@ pub use error::EvalError;
 pub use linear::MapFilterProject;
 pub use relation::{
     compare_by_order, AggregateExpr, AggregateFunc, ColumnOrder, Id, LocalId, MirRelationExpr,
-    TableFunc,
+    TableFunc, WindowCall, WindowFrame, WindowFunc,
 };
 pub use scalar::func::AnalyzedRegex;
 pub use scalar::{BinaryFunc, MirScalarExpr, UnaryFunc, UnmaterializableFunc, VariadicFunc};

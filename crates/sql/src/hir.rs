@@ -158,10 +158,12 @@ pub enum WindowFunc {
     RowNumber,
     Rank,
     DenseRank,
+    PercentRank,
+    CumeDist,
     /// `lag(expr, offset, default)` (`lead` has a negative offset).
     Lag {
         expr: HirScalarExpr,
-        offset: i64,
+        offset: Option<i64>,
         default: HirScalarExpr,
     },
     FirstValue(HirScalarExpr),
@@ -170,36 +172,7 @@ pub enum WindowFunc {
     Aggregate(HirAggregateExpr),
 }
 
-/// The rows of the partition a window function sees for each row.
-#[derive(Clone, Debug, PartialEq)]
-pub struct WindowFrame {
-    /// ROWS (true) or RANGE (false) framing.
-    pub rows: bool,
-    /// Start: `None` is UNBOUNDED PRECEDING, `Some(n)` is n rows before (negative: after).
-    pub start: Option<i64>,
-    /// End: `None` is UNBOUNDED FOLLOWING, `Some(n)` is n rows after (negative: before).
-    pub end: Option<i64>,
-}
-
-impl WindowFrame {
-    /// SQL's default frame with ORDER BY: from the partition start to the current row's peers.
-    pub fn default_frame() -> WindowFrame {
-        WindowFrame {
-            rows: false,
-            start: None,
-            end: Some(0),
-        }
-    }
-
-    /// The whole partition.
-    pub fn whole() -> WindowFrame {
-        WindowFrame {
-            rows: true,
-            start: None,
-            end: None,
-        }
-    }
-}
+pub use evert_expr::WindowFrame;
 
 impl HirScalarExpr {
     pub fn column(column: usize) -> HirScalarExpr {
@@ -313,7 +286,11 @@ impl HirScalarExpr {
                             f(filter);
                         }
                     }
-                    WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank => {}
+                    WindowFunc::RowNumber
+                    | WindowFunc::Rank
+                    | WindowFunc::DenseRank
+                    | WindowFunc::PercentRank
+                    | WindowFunc::CumeDist => {}
                 }
             }
         }

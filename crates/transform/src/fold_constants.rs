@@ -204,6 +204,11 @@ fn fold_node(e: &mut MirRelationExpr) {
                 *e = MirRelationExpr::empty(typ);
             }
         }
+        MirRelationExpr::Window { input, .. } => {
+            if input.is_empty_constant() {
+                *e = MirRelationExpr::empty(typ);
+            }
+        }
         MirRelationExpr::TopK { input, limit, .. } => {
             if input.is_empty_constant() || *limit == Some(0) {
                 *e = MirRelationExpr::empty(typ);

@@ -152,6 +152,23 @@ fn push(expr: &mut MirRelationExpr, mut predicates: Vec<MirScalarExpr>) {
                 *expr = inner.filter(above);
             }
         }
+        MirRelationExpr::Window {
+            input,
+            partition_by,
+            ..
+        } => {
+            // Predicates on the partition key select whole partitions and commute with the
+            // window functions; others must see their results.
+            let keys = partition_by.clone();
+            let (below, above): (Vec<_>, Vec<_>) = predicates
+                .into_iter()
+                .partition(|p| p.support().iter().all(|c| keys.contains(c)));
+            push(input, below);
+            if !above.is_empty() {
+                let inner = take(expr);
+                *expr = inner.filter(above);
+            }
+        }
         MirRelationExpr::Join { .. } => push_join(expr, predicates),
         MirRelationExpr::Constant { .. } | MirRelationExpr::Get { .. } => {
             let inner = take(expr);

@@ -30,6 +30,7 @@ mod join;
 pub mod operators;
 pub mod reduce;
 mod topk;
+mod window;
 
 use operators::flat_map_fallible;
 
@@ -333,6 +334,20 @@ impl<'s> Context<'s> {
                     order_key.clone(),
                     *limit,
                     *offset,
+                ))
+            }
+            MirRelationExpr::Window {
+                input,
+                partition_by,
+                order_by,
+                calls,
+            } => {
+                let input = self.render(input)?;
+                Ok(window::render_window(
+                    input,
+                    partition_by.clone(),
+                    order_by.clone(),
+                    calls.clone(),
                 ))
             }
             MirRelationExpr::Negate { input } => {

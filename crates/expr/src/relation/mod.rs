@@ -16,9 +16,11 @@ use crate::scalar::MirScalarExpr;
 pub mod agg;
 pub mod float_sum;
 pub mod table_func;
+pub mod window;
 
 pub use agg::{AggregateExpr, AggregateFunc};
 pub use table_func::TableFunc;
+pub use window::{WindowCall, WindowFrame, WindowFunc};
 
 /// A local binding (`Let`/`LetRec`) inside one plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -183,6 +185,16 @@ pub enum MirRelationExpr {
         order_key: Vec<ColumnOrder>,
         limit: Option<usize>,
         offset: usize,
+    },
+    /// Appends to each row the values of `calls`, window functions computed over the rows
+    /// of its partition (rows equal on `partition_by`) ordered by `order_by`.
+    /// State: the input arranged by partition key, and the output; a change recomputes the
+    /// partitions it touches.
+    Window {
+        input: Box<MirRelationExpr>,
+        partition_by: Vec<usize>,
+        order_by: Vec<ColumnOrder>,
+        calls: Vec<WindowCall>,
     },
     /// Negates every multiplicity (used with `Union` for set difference).
     /// State: none.
@@ -436,6 +448,12 @@ impl MirRelationExpr {
                 RelationType::new(column_types).with_key((0..group_key.len()).collect())
             }
             MirRelationExpr::TopK { input, .. } => input.typ(),
+            MirRelationExpr::Window { input, calls, .. } => {
+                let mut t = input.typ();
+                t.column_types.extend(calls.iter().map(|c| c.typ.clone()));
+                t.keys.clear();
+                t
+            }
             MirRelationExpr::Negate { input } => {
                 let mut t = input.typ();
                 t.keys.clear();
@@ -477,6 +495,7 @@ impl MirRelationExpr {
             | MirRelationExpr::Threshold { input }
             | MirRelationExpr::ArrangeBy { input, .. } => input.arity(),
             MirRelationExpr::Join { inputs, .. } => inputs.iter().map(|i| i.arity()).sum(),
+            MirRelationExpr::Window { input, calls, .. } => input.arity() + calls.len(),
             MirRelationExpr::Reduce {
                 group_key,
                 aggregates,
@@ -499,6 +518,7 @@ impl MirRelationExpr {
             | MirRelationExpr::Filter { input, .. }
             | MirRelationExpr::Reduce { input, .. }
             | MirRelationExpr::TopK { input, .. }
+            | MirRelationExpr::Window { input, .. }
             | MirRelationExpr::Negate { input }
             | MirRelationExpr::Threshold { input }
             | MirRelationExpr::ArrangeBy { input, .. } => vec![input],
@@ -523,6 +543,7 @@ impl MirRelationExpr {
             | MirRelationExpr::Filter { input, .. }
             | MirRelationExpr::Reduce { input, .. }
             | MirRelationExpr::TopK { input, .. }
+            | MirRelationExpr::Window { input, .. }
             | MirRelationExpr::Negate { input }
             | MirRelationExpr::Threshold { input }
             | MirRelationExpr::ArrangeBy { input, .. } => vec![input],

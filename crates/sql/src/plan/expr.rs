@@ -43,6 +43,11 @@ impl<'s> ExprContext<'s> {
         self
     }
 
+    pub fn without_windows(mut self) -> Self {
+        self.allow_windows = false;
+        self
+    }
+
     pub fn without_aggregates(mut self) -> Self {
         self.allow_aggregates = false;
         self.allow_windows = false;

@@ -832,7 +832,7 @@ impl Binder<'_> {
         Ok(exprs)
     }
 
-    fn bind_aggregate(
+    pub(crate) fn bind_aggregate(
         &mut self,
         ecx: &ExprContext,
         f: &ast::Function,
@@ -869,7 +869,19 @@ impl Binder<'_> {
             let nulls_last = o.options.nulls_first.map(|first| !first).unwrap_or(!desc);
             order_by.push((e.expr, desc, nulls_last));
         }
-        let distinct = call.distinct;
+        self.resolve_aggregate(name, args, call.star, call.distinct, filter, order_by)
+    }
+
+    /// Chooses the aggregate for bound arguments and records it in the current frame.
+    pub(crate) fn resolve_aggregate(
+        &mut self,
+        name: &str,
+        args: Vec<Typed>,
+        star: bool,
+        distinct: bool,
+        filter: Option<HirScalarExpr>,
+        order_by: Vec<(HirScalarExpr, bool, bool)>,
+    ) -> Result<Typed, PlanError> {
         let no_function = |args: &[Typed]| {
             PlanError::UndefinedFunction(format!(
                 "function {name}({}) does not exist",
@@ -884,7 +896,7 @@ impl Binder<'_> {
             filter: filter.clone(),
             order_by: order_by.clone(),
         };
-        let (agg, typ): (HirAggregateExpr, ColumnType) = match (name, args.len(), call.star) {
+        let (agg, typ): (HirAggregateExpr, ColumnType) = match (name, args.len(), star) {
             ("count", 0, true) => (
                 aggregate(AggregateFunc::Count, vec![]),
                 S::Int64.nullable(false),

@@ -20,12 +20,14 @@ use std::collections::BTreeMap;
 
 use evert_expr::{
     AggregateExpr, AggregateFunc, ColumnOrder, EvalError, Id, LocalId, MirRelationExpr,
-    MirScalarExpr,
+    MirScalarExpr, WindowCall, WindowFunc as MirWindowFunc,
 };
 use evert_repr::{ColumnType, Datum, RelationType, Row};
 
 use crate::error::PlanError;
-use crate::hir::{ColumnRef, HirAggregateExpr, HirRelationExpr, HirScalarExpr, JoinKind};
+use crate::hir::{
+    ColumnRef, HirAggregateExpr, HirRelationExpr, HirScalarExpr, JoinKind, WindowExpr, WindowFunc,
+};
 
 /// Where each outer reference (level >= 1) is found in the relation being built.
 type ColumnMap = BTreeMap<ColumnRef, usize>;
@@ -135,7 +137,29 @@ impl Lowerer {
                 let original = oa + own_arity;
                 let mut own: Vec<usize> = (oa..original).collect();
                 let mut outputs = Vec::with_capacity(scalars.len());
-                for s in scalars {
+                let mut scalars = scalars.into_iter().peekable();
+                while let Some(s) = scalars.next() {
+                    if let HirScalarExpr::Windowing(w) = s {
+                        // Window functions with the same PARTITION BY and ORDER BY share
+                        // one Window node.
+                        let mut group = vec![*w];
+                        while let Some(HirScalarExpr::Windowing(next)) = scalars.peek() {
+                            if next.partition_by != group[0].partition_by
+                                || next.order_by != group[0].order_by
+                            {
+                                break;
+                            }
+                            let Some(HirScalarExpr::Windowing(next)) = scalars.next() else {
+                                unreachable!("peeked above")
+                            };
+                            group.push(*next);
+                        }
+                        for column in self.lower_windows(group, &mut rel, &own, map, oa)? {
+                            own.push(column);
+                            outputs.push(column);
+                        }
+                        continue;
+                    }
                     let lowered = self.lower_scalar(s, &mut rel, &own, map)?;
                     let position = rel.arity();
                     rel = rel.map_one(lowered);
@@ -471,6 +495,122 @@ impl Lowerer {
                 Ok(rel.filter(vec![predicate]))
             }
         }
+    }
+
+    /// Lowers window functions that share a partitioning and an ordering into one MIR
+    /// `Window` over `rel`. Their arguments and keys are first mapped as columns of `rel`;
+    /// the partition key includes the outer columns (`0..oa`), so a correlated query
+    /// computes its windows per outer row. Returns the columns holding the results.
+    fn lower_windows(
+        &mut self,
+        windows: Vec<WindowExpr>,
+        rel: &mut MirRelationExpr,
+        own: &[usize],
+        map: &ColumnMap,
+        oa: usize,
+    ) -> Result<Vec<usize>, PlanError> {
+        let first = windows[0].clone();
+        let mut to_map: Vec<MirScalarExpr> = Vec::new();
+        // Lowers an expression and returns the column it will occupy once mapped.
+        let column_of = |lowerer: &mut Self,
+                         e: HirScalarExpr,
+                         rel: &mut MirRelationExpr,
+                         to_map: &mut Vec<MirScalarExpr>|
+         -> Result<usize, PlanError> {
+            let lowered = lowerer.lower_scalar(e, rel, own, map)?;
+            if let MirScalarExpr::Column(c) = lowered {
+                return Ok(c);
+            }
+            to_map.push(lowered);
+            Ok(usize::MAX - (to_map.len() - 1))
+        };
+        // Expressions may add subquery columns to `rel`, so placeholders (counting down from
+        // usize::MAX) are resolved to real columns only after everything is lowered.
+        let mut partition_by: Vec<usize> = (0..oa).collect();
+        for p in first.partition_by {
+            partition_by.push(column_of(self, p, rel, &mut to_map)?);
+        }
+        let mut order_by = Vec::new();
+        for (e, desc, nulls_last) in first.order_by {
+            order_by.push(ColumnOrder {
+                column: column_of(self, e, rel, &mut to_map)?,
+                desc,
+                nulls_last,
+            });
+        }
+        let mut calls = Vec::with_capacity(windows.len());
+        for w in windows {
+            let (func, args, filter) = match w.func {
+                WindowFunc::RowNumber => (MirWindowFunc::RowNumber, vec![], None),
+                WindowFunc::Rank => (MirWindowFunc::Rank, vec![], None),
+                WindowFunc::DenseRank => (MirWindowFunc::DenseRank, vec![], None),
+                WindowFunc::PercentRank => (MirWindowFunc::PercentRank, vec![], None),
+                WindowFunc::CumeDist => (MirWindowFunc::CumeDist, vec![], None),
+                WindowFunc::Lag {
+                    expr,
+                    offset,
+                    default,
+                } => {
+                    let v = column_of(self, expr, rel, &mut to_map)?;
+                    let d = column_of(self, default, rel, &mut to_map)?;
+                    (MirWindowFunc::Lag { offset }, vec![v, d], None)
+                }
+                WindowFunc::FirstValue(e) => (
+                    MirWindowFunc::FirstValue,
+                    vec![column_of(self, e, rel, &mut to_map)?],
+                    None,
+                ),
+                WindowFunc::LastValue(e) => (
+                    MirWindowFunc::LastValue,
+                    vec![column_of(self, e, rel, &mut to_map)?],
+                    None,
+                ),
+                WindowFunc::Aggregate(a) => {
+                    let mut args = Vec::with_capacity(a.args.len());
+                    for arg in a.args {
+                        args.push(column_of(self, arg, rel, &mut to_map)?);
+                    }
+                    let filter = match a.filter {
+                        Some(f) => Some(column_of(self, f, rel, &mut to_map)?),
+                        None => None,
+                    };
+                    (MirWindowFunc::Aggregate(a.func), args, filter)
+                }
+            };
+            calls.push(WindowCall {
+                func,
+                args,
+                filter,
+                frame: w.frame,
+                typ: w.typ,
+            });
+        }
+        let base = rel.arity();
+        let resolve = |c: &mut usize| {
+            if *c > usize::MAX / 2 {
+                *c = base + (usize::MAX - *c);
+            }
+        };
+        partition_by.iter_mut().for_each(resolve);
+        for o in &mut order_by {
+            resolve(&mut o.column);
+        }
+        for call in &mut calls {
+            call.args.iter_mut().for_each(resolve);
+            if let Some(f) = &mut call.filter {
+                resolve(f);
+            }
+        }
+        let input = std::mem::replace(rel, MirRelationExpr::unit()).map(to_map);
+        let arity = input.arity();
+        let n = calls.len();
+        *rel = MirRelationExpr::Window {
+            input: Box::new(input),
+            partition_by,
+            order_by,
+            calls,
+        };
+        Ok((arity..arity + n).collect())
     }
 
     fn lower_aggregate(

@@ -19,6 +19,7 @@ pub mod query;
 pub mod scope;
 pub mod statement;
 pub mod typeconv;
+pub mod window;
 
 pub use query::{Finishing, PlannedQuery};
 pub use scope::{Scope, ScopeItem};

@@ -734,10 +734,15 @@ impl Binder<'_> {
 
         // Window functions are computed over the (possibly grouped) relation.
         let base_arity = post_scope.len();
-        let (rel2, outputs2, orders2) = self.plan_windows(rel, base_arity, outputs, orders)?;
+        let mut window_exprs: Vec<&mut HirScalarExpr> =
+            outputs.iter_mut().map(|(t, _)| &mut t.expr).collect();
+        for o in orders.iter_mut() {
+            if let OrderTarget::Expr(t, _) = o {
+                window_exprs.push(&mut t.expr);
+            }
+        }
+        let (rel2, arity_before) = self.plan_windows(rel, base_arity, window_exprs);
         rel = rel2;
-        outputs = outputs2;
-        orders = orders2;
 
         // Map the outputs and hidden ORDER BY expressions, then project them.
         let mut scalars: Vec<HirScalarExpr> = outputs.iter().map(|(t, _)| t.expr.clone()).collect();
@@ -775,7 +780,6 @@ impl Binder<'_> {
             }
         }
         let n = scalars.len();
-        let arity_before = base_arity_after_windows(&rel, base_arity);
         let mut expr = rel
             .map(scalars)
             .project((arity_before..arity_before + n).collect());
@@ -1507,28 +1511,6 @@ impl Binder<'_> {
         Ok((rel, apply_alias(scope, alias, None)?))
     }
 
-    /// Window functions are planned in a later step; until then they are refused here.
-    pub(crate) fn bind_window_function(
-        &mut self,
-        ecx: &ExprContext,
-        f: &ast::Function,
-        name: &str,
-    ) -> Result<Typed, PlanError> {
-        let _ = (ecx, f);
-        Err(PlanError::unsupported(format!("window function {name}")))
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn plan_windows(
-        &mut self,
-        rel: HirRelationExpr,
-        _base_arity: usize,
-        outputs: Vec<(Typed, String)>,
-        orders: Vec<OrderTarget>,
-    ) -> Result<(HirRelationExpr, Vec<(Typed, String)>, Vec<OrderTarget>), PlanError> {
-        Ok((rel, outputs, orders))
-    }
-
     fn plan_recursive_ctes(&mut self, with: &ast::With) -> Result<Vec<CteBinding>, PlanError> {
         let _ = with;
         Err(PlanError::unsupported("WITH RECURSIVE"))
@@ -1545,11 +1527,6 @@ fn drop_left_level(rel: &mut HirRelationExpr) {
             c.level -= 1;
         }
     });
-}
-
-/// The arity of a relation after window columns were appended (windows are not planned yet).
-fn base_arity_after_windows(_rel: &HirRelationExpr, base_arity: usize) -> usize {
-    base_arity
 }
 
 #[allow(dead_code)] // Recursive bindings arrive with WITH RECURSIVE.
