@@ -8,7 +8,9 @@
 //! - [`EvertDb`] is the sqllogictest connection: rows as text, `NULL` for NULL, `(empty)` for
 //!   the empty string, and errors carrying their SQLSTATE so files can write
 //!   `statement error (42P01)` as well as `statement error relation .* does not exist`;
-//! - [`run_file`] runs one file against a fresh server.
+//! - [`run_file`] runs one file against a fresh server;
+//! - [`corpus`] runs the SQLite sqllogictest corpus, directly and as maintained views;
+//! - [`oracle`] compares random views with PostgreSQL 15 ([`pgserver`] starts one).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +21,8 @@ use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 pub mod corpus;
+pub mod oracle;
+pub mod pgserver;
 
 static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
 
