@@ -633,6 +633,24 @@ fn parse_copy_from(text: &str) -> Result<Statement, PlanError> {
     } else {
         vec![]
     };
+    // `COPY t [(cols)] TO ...` is `COPY (SELECT cols FROM t) TO ...`.
+    if parser.parse_keyword(Keyword::TO) {
+        let mut rest = String::new();
+        loop {
+            let token = parser.next_token().token;
+            if token == Token::EOF {
+                break;
+            }
+            rest.push_str(&token.to_string());
+            rest.push(' ');
+        }
+        let projection = if columns.is_empty() {
+            "*".to_string()
+        } else {
+            columns.iter().map(|c: &String| format!("\"{}\"", c.replace('"', "\"\""))).collect::<Vec<_>>().join(", ")
+        };
+        return parse_copy_to(&format!("COPY (SELECT {projection} FROM {table}) TO {rest}"));
+    }
     parser
         .expect_keyword(Keyword::FROM)
         .map_err(|e| syntax_error(text, e))?;
