@@ -265,9 +265,15 @@ fn significant_tokens(text: &str) -> Result<Vec<TokenWithSpan>, PlanError> {
         .collect())
 }
 
+/// How deeply expressions and subqueries may nest. sqlparser's default (50) refuses queries
+/// PostgreSQL runs (the SQLite corpus has WHERE clauses nested ~60 deep); every later stage
+/// recurses over the tree too, so the limit stays well within a thread's stack.
+const RECURSION_LIMIT: usize = 128;
+
 fn parser_for(text: &str) -> Result<Parser<'static>, PlanError> {
     static DIALECT: PostgreSqlDialect = PostgreSqlDialect {};
     Parser::new(&DIALECT)
+        .with_recursion_limit(RECURSION_LIMIT)
         .try_with_sql(text)
         .map_err(|e| syntax_error(text, e))
 }
