@@ -345,8 +345,10 @@ impl MirScalarExpr {
         self.visit_mut_post(&mut |e| {
             let foldable = match e {
                 MirScalarExpr::CallUnary { expr, .. } => expr.is_literal(),
-                MirScalarExpr::CallBinary { expr1, expr2, .. } => {
-                    expr1.is_literal() && expr2.is_literal()
+                MirScalarExpr::CallBinary { func, expr1, expr2 } => {
+                    (expr1.is_literal() && expr2.is_literal())
+                        || (func.propagates_nulls()
+                            && (expr1.is_literal_null() || expr2.is_literal_null()))
                 }
                 MirScalarExpr::CallVariadic { func, exprs } => {
                     exprs.iter().all(|e| e.is_literal()) || func.short_circuits(exprs)
@@ -372,6 +374,15 @@ impl MirScalarExpr {
                 }
             }
             let typ = e.typ(input);
+            if let MirScalarExpr::CallBinary { expr1, expr2, .. } = e {
+                if !(expr1.is_literal() && expr2.is_literal()) {
+                    // A strict function of a literal NULL is NULL, whatever (and whether or not
+                    // it would fail on) its other argument, as PostgreSQL's planner folds it:
+                    // `x / 0 = NULL` is NULL, not a division by zero.
+                    *e = MirScalarExpr::Literal(Ok(Row::of(Datum::Null)), typ);
+                    return;
+                }
+            }
             let arena = RowArena::new();
             let result = e.eval(&[], &arena).map(Row::of);
             *e = MirScalarExpr::Literal(result, typ);
