@@ -231,7 +231,10 @@ pub fn format_value(value: Option<&str>, ty: char) -> String {
             } else if let Ok(f) = v.parse::<f64>() {
                 format!("{}", f.trunc() as i64)
             } else {
-                v.to_string()
+                // SQLite reads a text's leading integer, or 0 ('abc' in an I column is 0).
+                let sign = usize::from(v.starts_with(['-', '+']));
+                let digits = v[sign..].chars().take_while(char::is_ascii_digit).count();
+                v[..sign + digits].parse::<i64>().unwrap_or(0).to_string()
             }
         }
         'R' => match v.parse::<f64>() {
