@@ -607,8 +607,8 @@ async fn websocket_streams_the_snapshot_then_changes_and_reports_errors() {
     assert_eq!(
         diffs(&change),
         vec![
-            (1, json!({"k": 7, "v": "g", "twice": 14})),
-            (-2, json!({"k": 1, "v": "a", "twice": 2}))
+            (-2, json!({"k": 1, "v": "a", "twice": 2})),
+            (1, json!({"k": 7, "v": "g", "twice": 14}))
         ]
     );
 

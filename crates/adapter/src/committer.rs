@@ -167,7 +167,8 @@ async fn commit_group(
     let mut rows = 0u64;
     for request in &group {
         for (id, updates) in &request.batches {
-            rows += updates.len() as u64;
+            // A row written twice in one statement is one update with diff 2: count rows.
+            rows += updates.iter().map(|(_, d)| d.unsigned_abs()).sum::<u64>();
             merged
                 .entry(*id)
                 .or_default()
@@ -187,9 +188,9 @@ async fn commit_group(
     })
     .await
     .unwrap_or_else(|e| Err(AdapterError::internal(format!("commit task failed: {e}"))));
-    stats.record_commit(group.len() as u64, rows, started.elapsed());
     match result {
         Ok(()) => {
+            stats.record_commit(group.len() as u64, rows, started.elapsed());
             // Tell the log compactor which collections grew.
             for (id, _) in &batches {
                 let _ = grown.send(*id);

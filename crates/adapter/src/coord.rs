@@ -83,6 +83,8 @@ pub(crate) struct Inner {
     pub secret_seed: AtomicI32,
     /// Collections with dataflow inputs; the committer sends their updates to compute.
     pub input_ids: Arc<RwLock<std::collections::BTreeSet<GlobalId>>>,
+    /// Running subscriptions and what they read.
+    pub subscriptions: crate::response::Subscriptions,
 }
 
 impl Adapter {
@@ -161,6 +163,7 @@ impl Adapter {
                 config: config.clone(),
                 secret_seed: AtomicI32::new((evert_repr::now_millis() % 1_000_000_007) as i32),
                 input_ids: has_input_ids,
+                subscriptions: Default::default(),
             }),
         };
 
@@ -669,6 +672,98 @@ fn statement_kind(stmt: &Statement) -> &'static str {
 
 /// Replaces each `Get` of a view without an arrangement by the view's own plan, and each
 /// built-in relation by its current contents.
+/// A read inside a transaction block sees the block's own pending writes, as it would in
+/// PostgreSQL. Each table with pending writes is read as its committed contents (at the
+/// transaction's timestamp) plus those changes, and every view or materialized view that
+/// reads such a table, directly or through other views, is computed from its definition
+/// instead of from its arrangement, which cannot know of writes not yet committed.
+/// `expr` must already have gone through [`inline_views`].
+pub(crate) fn overlay_pending_writes(
+    catalog: &Catalog,
+    mut expr: MirRelationExpr,
+    pending: &[(GlobalId, Vec<(evert_repr::Row, evert_repr::Diff)>)],
+) -> MirRelationExpr {
+    let written: std::collections::BTreeSet<GlobalId> = pending
+        .iter()
+        .filter(|(_, updates)| !updates.is_empty())
+        .map(|(id, _)| *id)
+        .collect();
+    if written.is_empty() {
+        return expr;
+    }
+    // Views first: each pass replaces the views that read a written table by their plans,
+    // which may name further such views. Item ids only refer to older ones, so this ends.
+    let mut reads_written = BTreeMap::new();
+    loop {
+        let mut changed = false;
+        expr.visit_mut_post(&mut |e| {
+            if let MirRelationExpr::Get {
+                id: Id::Global(id), ..
+            } = e
+            {
+                if written.contains(id) {
+                    return;
+                }
+                if let Some(item) = catalog.get(*id) {
+                    let plan = match &item.details {
+                        ItemDetails::View { expr } | ItemDetails::MaterializedView { expr } => expr,
+                        _ => return,
+                    };
+                    if depends_on_any(catalog, *id, &written, &mut reads_written) {
+                        *e = plan.clone();
+                        changed = true;
+                    }
+                }
+            }
+        });
+        if !changed {
+            break;
+        }
+    }
+    expr.visit_mut_post(&mut |e| {
+        if let MirRelationExpr::Get {
+            id: Id::Global(id),
+            typ,
+        } = e
+        {
+            if written.contains(id) {
+                let changes: Vec<_> = pending
+                    .iter()
+                    .filter(|(i, _)| i == id)
+                    .flat_map(|(_, updates)| updates.iter().cloned())
+                    .collect();
+                let typ = typ.clone();
+                let constant = MirRelationExpr::Constant {
+                    rows: Ok(changes),
+                    typ: typ.clone(),
+                };
+                let get = std::mem::replace(e, MirRelationExpr::empty(typ));
+                *e = get.union(constant);
+            }
+        }
+    });
+    expr
+}
+
+/// Whether item `id` reads any of `ids`, directly or through the items it reads.
+fn depends_on_any(
+    catalog: &Catalog,
+    id: GlobalId,
+    ids: &std::collections::BTreeSet<GlobalId>,
+    memo: &mut BTreeMap<GlobalId, bool>,
+) -> bool {
+    if ids.contains(&id) {
+        return true;
+    }
+    if let Some(known) = memo.get(&id) {
+        return *known;
+    }
+    let uses = catalog.get(id).map(|i| i.uses.clone()).unwrap_or_default();
+    let result = uses.iter().any(|u| depends_on_any(catalog, *u, ids, memo));
+    memo.insert(id, result);
+    result
+}
+
 pub(crate) fn inline_views(
     catalog: &Catalog,
     mut expr: MirRelationExpr,

@@ -628,6 +628,11 @@ impl Adapter {
             .collect();
         let durable: Vec<&DurableItem> = items.iter().map(|i| &i.durable).collect();
         self.commit_catalog(&[], &durable).await?;
+        let dropped: Vec<(GlobalId, String, &'static str)> = items
+            .iter()
+            .map(|i| (i.id(), i.name().to_string(), i.kind().name()))
+            .collect();
+        self.end_subscriptions_reading(&dropped);
         for item in &items {
             self.drop_compute_state(item);
             catalog.remove(item.id());

@@ -34,9 +34,9 @@ use rust_decimal::prelude::ToPrimitive;
 use sqlparser::ast;
 
 use crate::catalog::{Catalog, ItemDetails, ItemKind};
-use crate::coord::{inline_views, Adapter};
+use crate::coord::{inline_views, overlay_pending_writes, Adapter};
 use crate::error::AdapterError;
-use crate::response::{DataflowGuard, ExecuteResponse, SubscribeResponse};
+use crate::response::{ActiveSubscription, DataflowGuard, ExecuteResponse, SubscribeResponse};
 use crate::session::{Cursor, Session, TransactionStatus};
 use crate::subscribe::{EnvelopeKind, EnvelopeState};
 
@@ -391,6 +391,10 @@ impl Adapter {
         let _hold = self.inner.oracle.hold(ts);
         let expr = substitute_unmaterializable(plan.expr, session, ts)?;
         let expr = inline_views(&catalog, expr, Some(&session.database))?;
+        let expr = match &session.transaction {
+            TransactionStatus::InBlock(txn) => overlay_pending_writes(&catalog, expr, &txn.writes),
+            _ => expr,
+        };
         let expr = evert_transform::optimize(expr)?;
         self.check_since(&catalog, &expr, ts)?;
         if as_of.is_some() && ts > self.inner.oracle.applied() {
@@ -547,6 +551,7 @@ impl Adapter {
                 (expr, desc)
             }
         };
+        let reads = subscription_reads(&catalog, &expr);
         let expr = inline_views(&catalog, expr, None)?;
         let expr = evert_transform::optimize(expr)?;
         let as_of = match &s.as_of {
@@ -608,10 +613,15 @@ impl Adapter {
             .metrics
             .subscribers
             .fetch_add(1, Ordering::Relaxed);
+        let (end, ended) = tokio::sync::oneshot::channel();
+        if let Ok(mut subscriptions) = self.inner.subscriptions.lock() {
+            subscriptions.insert(id, ActiveSubscription { reads, end });
+        }
         let guard = DataflowGuard {
             compute: Arc::clone(&self.inner.compute),
             id,
             metrics: Arc::clone(&self.inner.metrics),
+            subscriptions: Arc::clone(&self.inner.subscriptions),
         };
         Ok(ExecuteResponse::Subscribe(Box::new(SubscribeResponse {
             desc: output_desc,
@@ -621,8 +631,34 @@ impl Adapter {
             done: false,
             arity: desc.arity(),
             envelope,
+            ended: Some(ended),
             _guard: guard,
         })))
+    }
+
+    /// Ends, with an error, every subscription that reads one of `dropped`. Called before
+    /// their dataflows go, so that a subscriber sees the error rather than a silent end.
+    pub(crate) fn end_subscriptions_reading(&self, dropped: &[(GlobalId, String, &'static str)]) {
+        let Ok(mut subscriptions) = self.inner.subscriptions.lock() else {
+            return;
+        };
+        let ending: Vec<GlobalId> = subscriptions
+            .iter()
+            .filter(|(_, s)| dropped.iter().any(|(id, _, _)| s.reads.contains(id)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ending {
+            if let Some(subscription) = subscriptions.remove(&id) {
+                let (_, name, kind) = dropped
+                    .iter()
+                    .find(|(d, _, _)| subscription.reads.contains(d))
+                    .expect("a dropped item it reads");
+                let _ = subscription.end.send(AdapterError::Invalid {
+                    code: "42P01",
+                    message: format!("subscription ended because {kind} \"{name}\" was dropped"),
+                });
+            }
+        }
     }
 
     pub(crate) async fn declare_cursor(
@@ -847,4 +883,31 @@ fn choose_arrangement(
         }
         _ => (None, None),
     }
+}
+
+/// The catalog items a subscription to `expr` reads: those it names, what they read in turn,
+/// and the indexes on any of them (the dataflow may read through an index's arrangement).
+fn subscription_reads(
+    catalog: &Catalog,
+    expr: &MirRelationExpr,
+) -> std::collections::BTreeSet<GlobalId> {
+    let mut stack = Vec::new();
+    expr.visit_post(&mut |e| {
+        if let MirRelationExpr::Get {
+            id: Id::Global(id), ..
+        } = e
+        {
+            stack.push(*id);
+        }
+    });
+    let mut reads = std::collections::BTreeSet::new();
+    while let Some(id) = stack.pop() {
+        if reads.insert(id) {
+            if let Some(item) = catalog.get(id) {
+                stack.extend(item.uses.iter().copied());
+                stack.extend(catalog.indexes_on(id).iter().map(|i| i.id()));
+            }
+        }
+    }
+    reads
 }

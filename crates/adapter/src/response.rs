@@ -1,12 +1,13 @@
 //! What executing a statement produces.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use evert_compute::{ComputeCommand, ComputeController, SubscribeEvent};
+use evert_compute::{ComputeCommand, ComputeController, SubscribeError, SubscribeEvent};
 use evert_repr::{ColumnType, Datum, GlobalId, RelationDesc, Row, ScalarType, Timestamp};
 use rust_decimal::Decimal;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::error::AdapterError;
 use crate::metrics::Metrics;
@@ -60,15 +61,30 @@ impl ExecuteResponse {
     }
 }
 
-/// Drops a dataflow when the last handle to it goes away.
+/// Running subscriptions by dataflow id, so that dropping a relation can end every
+/// subscription that reads it.
+pub type Subscriptions = Arc<Mutex<BTreeMap<GlobalId, ActiveSubscription>>>;
+
+pub struct ActiveSubscription {
+    /// Every catalog item the subscription reads, directly or through views.
+    pub reads: BTreeSet<GlobalId>,
+    /// Ends the subscription with an error.
+    pub end: oneshot::Sender<AdapterError>,
+}
+
+/// Drops a subscription's dataflow when the last handle to it goes away.
 pub struct DataflowGuard {
     pub compute: Arc<ComputeController>,
     pub id: GlobalId,
     pub metrics: Arc<Metrics>,
+    pub subscriptions: Subscriptions,
 }
 
 impl Drop for DataflowGuard {
     fn drop(&mut self) {
+        if let Ok(mut subscriptions) = self.subscriptions.lock() {
+            subscriptions.remove(&self.id);
+        }
         self.compute
             .send(ComputeCommand::DropCollection { id: self.id });
         self.metrics.subscribers.fetch_sub(1, Ordering::Relaxed);
@@ -86,7 +102,23 @@ pub struct SubscribeResponse {
     /// The columns of the relation (without the mz_ columns).
     pub arity: usize,
     pub envelope: Option<crate::subscribe::EnvelopeState>,
+    /// Fires when something the subscription reads is dropped (see [`ActiveSubscription`]).
+    pub ended: Option<oneshot::Receiver<AdapterError>>,
     pub _guard: DataflowGuard,
+}
+
+/// The message a subscriber that fell behind receives, over every protocol.
+pub const FELL_BEHIND: &str = "subscriber fell too far behind and was disconnected";
+
+fn subscribe_error(e: SubscribeError) -> AdapterError {
+    match e {
+        SubscribeError::Eval(e) => AdapterError::Eval(e),
+        SubscribeError::FellBehind => AdapterError::Invalid {
+            code: "XX000",
+            message: FELL_BEHIND.into(),
+        },
+        SubscribeError::Render(message) => AdapterError::internal(message),
+    }
 }
 
 pub fn numeric_timestamp(ts: Timestamp) -> Datum<'static> {
@@ -115,7 +147,32 @@ impl SubscribeResponse {
         if self.done {
             return Ok(None);
         }
-        match self.receiver.recv().await {
+        // An end from the adapter wins over changes still queued: the relation is gone.
+        let event = match &mut self.ended {
+            Some(ended) => tokio::select! {
+                biased;
+                end = ended => match end {
+                    Ok(e) => Err(e),
+                    Err(_) => Ok(None),
+                },
+                event = self.receiver.recv() => Ok(Some(event)),
+            },
+            None => Ok(Some(self.receiver.recv().await)),
+        };
+        let event = match event {
+            Ok(Some(event)) => event,
+            Ok(None) => {
+                // The adapter forgot this subscription (it cannot happen while the guard
+                // lives, but if it does, keep streaming).
+                self.ended = None;
+                self.receiver.recv().await
+            }
+            Err(e) => {
+                self.done = true;
+                return Err(e);
+            }
+        };
+        match event {
             None => {
                 self.done = true;
                 Err(AdapterError::Invalid {
@@ -127,12 +184,9 @@ impl SubscribeResponse {
                 self.done = true;
                 Ok(None)
             }
-            Some(SubscribeEvent::Error(message)) => {
+            Some(SubscribeEvent::Error(e)) => {
                 self.done = true;
-                Err(AdapterError::Invalid {
-                    code: "XX000",
-                    message,
-                })
+                Err(subscribe_error(e))
             }
             Some(SubscribeEvent::Batch { updates, upper }) => {
                 Ok(Some(self.rows_for(updates, upper)))
@@ -145,6 +199,16 @@ impl SubscribeResponse {
         if self.done {
             return Ok(None);
         }
+        if let Some(ended) = &mut self.ended {
+            match ended.try_recv() {
+                Ok(e) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(oneshot::error::TryRecvError::Empty) => {}
+                Err(oneshot::error::TryRecvError::Closed) => self.ended = None,
+            }
+        }
         match self.receiver.try_recv() {
             Err(mpsc::error::TryRecvError::Empty) => Ok(Some(vec![])),
             Err(mpsc::error::TryRecvError::Disconnected) => {
@@ -155,12 +219,9 @@ impl SubscribeResponse {
                 self.done = true;
                 Ok(None)
             }
-            Ok(SubscribeEvent::Error(message)) => {
+            Ok(SubscribeEvent::Error(e)) => {
                 self.done = true;
-                Err(AdapterError::Invalid {
-                    code: "XX000",
-                    message,
-                })
+                Err(subscribe_error(e))
             }
             Ok(SubscribeEvent::Batch { updates, upper }) => Ok(Some(self.rows_for(updates, upper))),
         }

@@ -77,6 +77,12 @@ impl Adapter {
         let expr =
             crate::query::substitute_unmaterializable(expr, session, self.read_timestamp(session))?;
         let expr = crate::coord::inline_views(&catalog, expr, Some(&session.database))?;
+        let expr = match &session.transaction {
+            TransactionStatus::InBlock(txn) => {
+                crate::coord::overlay_pending_writes(&catalog, expr, &txn.writes)
+            }
+            _ => expr,
+        };
         let expr = evert_transform::optimize(expr)?;
         if let Some(result) = expr.as_const() {
             return result.clone().map_err(AdapterError::from);

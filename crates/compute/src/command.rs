@@ -87,10 +87,21 @@ pub enum SubscribeEvent {
         updates: Vec<(Row, Timestamp, Diff)>,
         upper: Option<Timestamp>,
     },
-    /// The subscription failed (an error in the view, or the subscriber fell behind).
-    Error(String),
+    /// The subscription failed; nothing follows.
+    Error(SubscribeError),
     /// The input frontier became empty or passed `up_to`: no more changes.
     Complete,
+}
+
+/// Why a subscription failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubscribeError {
+    /// An error in the subscribed relation (a division by zero in a view, say).
+    Eval(EvalError),
+    /// The subscriber stopped reading and its channel filled (see `sink.rs`).
+    FellBehind,
+    /// The dataflow could not be built.
+    Render(String),
 }
 
 /// A point-in-time read of an arrangement.

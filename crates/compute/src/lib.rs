@@ -26,7 +26,7 @@ pub mod types;
 pub mod worker;
 
 pub use command::{
-    ComputeCommand, DataflowDescription, DataflowExport, InputBatch, PeekResponse, SubscribeEvent,
-    SubscribeSink,
+    ComputeCommand, DataflowDescription, DataflowExport, InputBatch, PeekResponse, SubscribeError,
+    SubscribeEvent, SubscribeSink,
 };
 pub use controller::{ComputeController, PeekError, PeekTarget};

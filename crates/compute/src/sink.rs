@@ -16,7 +16,7 @@ use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::progress::Antichain;
 use tokio::sync::mpsc;
 
-use crate::command::SubscribeEvent;
+use crate::command::{SubscribeError, SubscribeEvent};
 use crate::types::{ErrCollection, RowCollection};
 
 pub struct SubscribeConfig {
@@ -97,7 +97,7 @@ pub fn render_subscribe<'s>(
             });
             differential_dataflow::consolidation::consolidate_updates(&mut errors);
             if let Some((err, _, _)) = errors.iter().find(|(_, _, d)| *d > 0) {
-                let _ = sender.try_send(SubscribeEvent::Error(err.to_string()));
+                let _ = sender.try_send(SubscribeEvent::Error(SubscribeError::Eval(err.clone())));
                 finished = true;
                 return;
             }
@@ -121,9 +121,7 @@ pub fn render_subscribe<'s>(
             ready.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
 
             if sender.capacity() <= 1 {
-                let _ = sender.try_send(SubscribeEvent::Error(
-                    "subscriber fell too far behind and was disconnected".into(),
-                ));
+                let _ = sender.try_send(SubscribeEvent::Error(SubscribeError::FellBehind));
                 finished = true;
                 return;
             }

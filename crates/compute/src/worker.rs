@@ -230,9 +230,9 @@ impl ComputeState {
                 worker.drop_dataflow(index);
                 if let DataflowExport::Subscribe(sink) = &desc.export {
                     if worker_index == 0 {
-                        let _ = sink
-                            .sender
-                            .try_send(crate::command::SubscribeEvent::Error(message));
+                        let _ = sink.sender.try_send(crate::command::SubscribeEvent::Error(
+                            crate::command::SubscribeError::Render(message),
+                        ));
                     }
                 }
             }

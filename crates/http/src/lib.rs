@@ -173,11 +173,24 @@ async fn handle_connection(server: Arc<Server>, mut socket: TcpStream) {
         if request.path.starts_with("/api/") && !same_origin(&request) {
             let response =
                 sql::error_response(403, "42501", "cross-origin requests to /api are refused");
-            let _ = socket.write_all(&response.encode(false)).await;
-            return;
+            if socket
+                .write_all(&response.encode(keep_alive))
+                .await
+                .is_err()
+                || !keep_alive
+            {
+                return;
+            }
+            continue;
         }
         let response = match route {
-            Route::Subscribe => return sse::serve(&server, socket, request).await,
+            Route::Subscribe => match sse::serve(&server, socket, request).await {
+                Some(returned) => {
+                    socket = returned;
+                    continue;
+                }
+                None => return,
+            },
             Route::WebSocket => {
                 return websocket::serve(&server, socket, request, std::mem::take(&mut buf)).await
             }

@@ -6,7 +6,7 @@
 //! | `evert_connections` | gauge | open sessions, PostgreSQL and HTTP |
 //! | `evert_statements_total{kind}` | counter | statements executed, by kind |
 //! | `evert_subscribers` | gauge | running SUBSCRIBE dataflows, over any protocol |
-//! | `evert_rows_ingested_total` | counter | rows written by committed writes |
+//! | `evert_rows_ingested_total` | counter | rows inserted or deleted by committed writes |
 //! | `evert_commits_total` | counter | group commits (one log fsync each) |
 //! | `evert_commit_requests_total` | counter | write requests those commits carried |
 //! | `evert_commit_latency_seconds` | summary | `_sum` and `_count` of group commit durations |
@@ -128,7 +128,7 @@ pub async fn render(adapter: &Adapter, http: &HttpMetrics) -> String {
         &mut out,
         "evert_rows_ingested_total",
         "counter",
-        "Rows written by committed writes.",
+        "Rows inserted or deleted by committed writes (an updated row counts twice).",
     );
     let _ = writeln!(
         out,

@@ -65,16 +65,18 @@ pub fn bool_param(request: &Request, name: &str) -> Result<Option<bool>, String>
     }
 }
 
-/// Serves the stream; owns the connection until it ends.
-pub async fn serve(server: &Server, mut socket: TcpStream, request: Request) {
+/// Serves the stream; owns the connection until it ends. When the subscription cannot
+/// start, the error is an ordinary response and the connection is handed back for the
+/// client's next request (unless it asked to close).
+pub async fn serve(server: &Server, socket: TcpStream, request: Request) -> Option<TcpStream> {
+    let keep_alive = request.keep_alive();
+    let refuse = |response: Response, mut socket: TcpStream| async move {
+        let written = socket.write_all(&response.encode(keep_alive)).await;
+        (written.is_ok() && keep_alive).then_some(socket)
+    };
     let subscribe = match parse_request(&request) {
         Ok(s) => s,
-        Err(message) => {
-            let _ = socket
-                .write_all(&error_response(400, "22023", &message).encode(false))
-                .await;
-            return;
-        }
+        Err(message) => return refuse(error_response(400, "22023", &message), socket).await,
     };
     let mut session = HttpSession::new(&server.adapter);
     let sub = match stream::start(&server.adapter, &mut session, &subscribe).await {
@@ -82,8 +84,7 @@ pub async fn serve(server: &Server, mut socket: TcpStream, request: Request) {
         Err(e) => {
             let response: Response =
                 error_response(stream::status_for(e.code()), e.code(), &e.to_string());
-            let _ = socket.write_all(&response.encode(false)).await;
-            return;
+            return refuse(response, socket).await;
         }
     };
     let _gauge = SubscriberGauge::new(&server.metrics, "sse");
@@ -107,6 +108,7 @@ pub async fn serve(server: &Server, mut socket: TcpStream, request: Request) {
         head,
     )
     .await;
+    None
 }
 
 fn parse_request(request: &Request) -> Result<SubscribeRequest, String> {

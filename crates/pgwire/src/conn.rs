@@ -132,6 +132,7 @@ pub async fn handle_connection(adapter: Adapter, stream: TcpStream) {
                 prepared: BTreeMap::new(),
                 portals: BTreeMap::new(),
                 skip_until_sync: false,
+                deferred: VecDeque::new(),
             };
             if let Err(e) = conn.run(&mut session).await {
                 debug!(error = %e, "connection ended");
@@ -391,13 +392,20 @@ struct Connection {
     portals: BTreeMap<String, Portal>,
     /// After an error in the extended protocol, messages are ignored until Sync.
     skip_until_sync: bool,
+    /// Messages that arrived while a SUBSCRIBE was streaming (a driver's Sync after its
+    /// Execute, say), to be handled in order once the stream ends.
+    deferred: VecDeque<PgWireFrontendMessage>,
 }
 
 impl Connection {
     async fn run(&mut self, session: &mut Session) -> std::io::Result<()> {
         loop {
-            let Some(message) = self.reader.next().await? else {
-                return Ok(());
+            let message = match self.deferred.pop_front() {
+                Some(message) => message,
+                None => match self.reader.next().await? {
+                    Some(message) => message,
+                    None => return Ok(()),
+                },
             };
             if self.skip_until_sync && !matches!(message, PgWireFrontendMessage::Sync(_)) {
                 continue;
@@ -717,7 +725,9 @@ impl Connection {
                         send_error_fields(&mut self.writer, "ERROR", "57014", &format!("COPY canceled by client: {}", f.message), None, None, None);
                         return Ok(false);
                     }
-                    Some(_) => {}
+                    Some(PgWireFrontendMessage::CopyData(_) | PgWireFrontendMessage::CopyDone(_)) => {}
+                    // Sync, Flush, or a pipelined next statement: after the stream.
+                    Some(other) => self.deferred.push_back(other),
                 },
             }
         }
