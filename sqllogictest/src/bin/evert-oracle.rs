@@ -50,7 +50,7 @@ async fn main() {
         i += 2;
     }
     let started = Instant::now();
-    let (_server, pg) = match postgres {
+    let (mut server, pg) = match postgres {
         Some(conn) => {
             let (client, connection) = tokio_postgres::connect(&conn, tokio_postgres::NoTls)
                 .await
@@ -88,5 +88,10 @@ async fn main() {
     );
     drop(client);
     evert.stop().await;
+    // `exit` runs no destructors: stop the PostgreSQL this run started here.
+    drop(pg);
+    if let Some(server) = server.as_mut() {
+        server.stop();
+    }
     std::process::exit(if report.mismatches.is_empty() { 0 } else { 1 });
 }
