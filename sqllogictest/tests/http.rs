@@ -849,9 +849,12 @@ async fn a_stalled_subscriber_is_disconnected_without_slowing_ninety_nine_others
         }));
     }
 
-    // The stalled subscriber: a small receive buffer, and it never reads.
+    // The stalled subscriber: a small receive buffer, and it never reads. Not smaller than
+    // loopback's 64 KiB segment size, though: below it the receiver never advertises an open
+    // window once it reads again, and the server's kernel only learns of one from its
+    // zero-window probes, whose backoff grows with the length of the stall (to minutes).
     let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
+    socket.set_recv_buffer_size(128 * 1024).unwrap();
     let mut stalled = socket.connect(addr).await.unwrap();
     stalled
         .write_all(
