@@ -14,7 +14,9 @@ pub type RowAgent = TraceAgent<RowSpine>;
 pub type ErrSpine = KeySpine<EvalError, Timestamp, Diff>;
 pub type ErrAgent = TraceAgent<ErrSpine>;
 
-pub type RowCollection<'s> = VecCollection<'s, Timestamp, Row, Diff>;
-pub type ErrCollection<'s> = VecCollection<'s, Timestamp, EvalError, Diff>;
-pub type RowArranged<'s> = Arranged<'s, RowAgent>;
+/// Collections and arrangements at timestamp `T`: evert's `Timestamp` in a dataflow, or a
+/// product with an iteration counter inside a recursive query's loop.
+pub type RowCollection<'s, T = Timestamp> = VecCollection<'s, T, Row, Diff>;
+pub type ErrCollection<'s, T = Timestamp> = VecCollection<'s, T, EvalError, Diff>;
+pub type RowArranged<'s, T = Timestamp> = Arranged<'s, TraceAgent<ValSpine<Row, Row, T, Diff>>>;
 pub type ErrArranged<'s> = Arranged<'s, ErrAgent>;

@@ -37,6 +37,8 @@ pub enum EvalError {
     InvalidArgument(String),
     /// A scalar subquery returned more than one row.
     MultipleRowsFromSubquery,
+    /// A recursive query still changing after this many iterations.
+    RecursionLimit(u64),
     /// A value that should not exist here: reported rather than panicking.
     Internal(String),
 }
@@ -63,6 +65,7 @@ impl EvalError {
             }
             EvalError::InvalidArgument(_) => "22023",
             EvalError::MultipleRowsFromSubquery => "21000",
+            EvalError::RecursionLimit(_) => "54001",
             EvalError::Internal(_) => "XX000",
         }
     }
@@ -109,6 +112,9 @@ impl fmt::Display for EvalError {
             EvalError::InvalidArgument(m) => f.write_str(m),
             EvalError::MultipleRowsFromSubquery => {
                 f.write_str("more than one row returned by a subquery used as an expression")
+            }
+            EvalError::RecursionLimit(n) => {
+                write!(f, "recursive query did not converge within {n} iterations")
             }
             EvalError::Internal(m) => write!(f, "internal error: {m}"),
         }

@@ -34,6 +34,8 @@ pub enum PlanError {
     CannotCoerce(String),
     /// 42803
     Grouping(String),
+    /// 42P19: a recursive query PostgreSQL refuses
+    InvalidRecursion(String),
     /// 42P20: a window function where none is allowed, or a bad window specification
     Windowing(String),
     /// 42P10 / 42601-ish: an invalid reference, e.g. ORDER BY position out of range
@@ -82,6 +84,7 @@ impl PlanError {
             PlanError::CannotCoerce(_) => "42846",
             PlanError::Grouping(_) => "42803",
             PlanError::Windowing(_) => "42P20",
+            PlanError::InvalidRecursion(_) => "42P19",
             PlanError::InvalidColumnReference(_) => "42P10",
             PlanError::Unsupported(_) => "0A000",
             PlanError::WrongObjectType(_) => "42809",
@@ -150,6 +153,7 @@ impl fmt::Display for PlanError {
             | PlanError::CannotCoerce(m)
             | PlanError::Grouping(m)
             | PlanError::Windowing(m)
+            | PlanError::InvalidRecursion(m)
             | PlanError::InvalidColumnReference(m)
             | PlanError::WrongObjectType(m)
             | PlanError::InvalidParameterValue(m)

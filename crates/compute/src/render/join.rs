@@ -15,15 +15,17 @@ use std::collections::BTreeSet;
 use evert_expr::{BinaryFunc, MapFilterProject, MirScalarExpr};
 use evert_repr::Row;
 
-use super::{apply_mfp, arrange_collection, ArrangementBundle, CollectionBundle, Context};
+use super::{
+    apply_mfp, arrange_collection, ArrangementBundle, CollectionBundle, Context, RenderTime,
+};
 use crate::types::RowCollection;
 
-pub fn render_join<'s>(
-    ctx: &mut Context<'s>,
-    mut inputs: Vec<CollectionBundle<'s>>,
+pub fn render_join<'s, T: RenderTime>(
+    ctx: &mut Context<'s, T>,
+    mut inputs: Vec<CollectionBundle<'s, T>>,
     arities: &[usize],
     equivalences: &[Vec<MirScalarExpr>],
-) -> CollectionBundle<'s> {
+) -> CollectionBundle<'s, T> {
     let offsets: Vec<usize> = arities
         .iter()
         .scan(0, |acc, a| {
@@ -47,7 +49,7 @@ pub fn render_join<'s>(
     // The prefix: which global columns its rows hold, in order.
     let mut prefix_columns: Vec<usize> = columns_of(0).into_iter().collect();
     let mut joined: BTreeSet<usize> = BTreeSet::from([0]);
-    let mut prefix: Option<RowCollection<'s>> = None;
+    let mut prefix: Option<RowCollection<'s, T>> = None;
     let mut used_pairs: Vec<(MirScalarExpr, MirScalarExpr)> = Vec::new();
 
     while joined.len() < inputs.len() {
@@ -106,7 +108,7 @@ pub fn render_join<'s>(
         used_pairs.extend(keys.iter().cloned());
 
         let name = format!("Join key {}", if keys.is_empty() { "(cross)" } else { "" });
-        let left: ArrangementBundle<'s> = match prefix.take() {
+        let left: ArrangementBundle<'s, T> = match prefix.take() {
             // The first step can reuse an arrangement the first input already has.
             None => inputs[0].ensure_arranged(&Some(prefix_key), &name),
             Some(collection) => {

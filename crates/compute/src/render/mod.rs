@@ -28,25 +28,28 @@ use crate::types::{ErrCollection, RowArranged, RowCollection};
 
 mod join;
 pub mod operators;
+mod recursive;
 pub mod reduce;
 mod topk;
 mod window;
+
+pub use recursive::RenderTime;
 
 use operators::flat_map_fallible;
 
 /// An arrangement of a rendered relation.
 #[derive(Clone)]
-pub struct ArrangementBundle<'s> {
-    pub oks: RowArranged<'s>,
+pub struct ArrangementBundle<'s, T: RenderTime = Timestamp> {
+    pub oks: RowArranged<'s, T>,
     /// True if keyed by the whole row (value empty); otherwise the value is the whole row.
     pub identity: bool,
     /// True if imported from another dataflow's trace rather than built in this one.
     pub imported: bool,
 }
 
-impl<'s> ArrangementBundle<'s> {
+impl<'s, T: RenderTime> ArrangementBundle<'s, T> {
     /// The arranged rows as a collection.
-    pub fn as_collection(&self) -> RowCollection<'s> {
+    pub fn as_collection(&self) -> RowCollection<'s, T> {
         let identity = self.identity;
         self.oks
             .clone()
@@ -56,14 +59,14 @@ impl<'s> ArrangementBundle<'s> {
 
 /// A rendered relation: rows (as a collection, arrangements, or both) and errors.
 #[derive(Clone)]
-pub struct CollectionBundle<'s> {
-    pub collection: Option<RowCollection<'s>>,
-    pub errs: ErrCollection<'s>,
-    pub arranged: BTreeMap<Option<Vec<MirScalarExpr>>, ArrangementBundle<'s>>,
+pub struct CollectionBundle<'s, T: RenderTime = Timestamp> {
+    pub collection: Option<RowCollection<'s, T>>,
+    pub errs: ErrCollection<'s, T>,
+    pub arranged: BTreeMap<Option<Vec<MirScalarExpr>>, ArrangementBundle<'s, T>>,
 }
 
-impl<'s> CollectionBundle<'s> {
-    pub fn from_collections(oks: RowCollection<'s>, errs: ErrCollection<'s>) -> Self {
+impl<'s, T: RenderTime> CollectionBundle<'s, T> {
+    pub fn from_collections(oks: RowCollection<'s, T>, errs: ErrCollection<'s, T>) -> Self {
         CollectionBundle {
             collection: Some(oks),
             errs,
@@ -72,7 +75,7 @@ impl<'s> CollectionBundle<'s> {
     }
 
     /// The rows as a collection, unpacking an arrangement if that is all there is.
-    pub fn as_collection(&self) -> RowCollection<'s> {
+    pub fn as_collection(&self) -> RowCollection<'s, T> {
         if let Some(c) = &self.collection {
             return c.clone();
         }
@@ -91,7 +94,7 @@ impl<'s> CollectionBundle<'s> {
         &mut self,
         key: &Option<Vec<MirScalarExpr>>,
         name: &str,
-    ) -> ArrangementBundle<'s> {
+    ) -> ArrangementBundle<'s, T> {
         if let Some(existing) = self.arranged.get(key) {
             return existing.clone();
         }
@@ -115,7 +118,7 @@ impl<'s> CollectionBundle<'s> {
         &mut self,
         key: &Option<Vec<MirScalarExpr>>,
         name: &str,
-    ) -> ArrangementBundle<'s> {
+    ) -> ArrangementBundle<'s, T> {
         if let Some(existing) = self.arranged.get(key) {
             if !existing.imported {
                 return existing.clone();
@@ -130,11 +133,11 @@ impl<'s> CollectionBundle<'s> {
 }
 
 /// Arranges rows by `key` (`None`: by the whole row).
-pub fn arrange_collection<'s>(
-    collection: RowCollection<'s>,
+pub fn arrange_collection<'s, T: RenderTime>(
+    collection: RowCollection<'s, T>,
     key: Option<Vec<MirScalarExpr>>,
     name: &str,
-) -> (ArrangementBundle<'s>, Option<ErrCollection<'s>>) {
+) -> (ArrangementBundle<'s, T>, Option<ErrCollection<'s, T>>) {
     match key {
         None => {
             let arranged = collection
@@ -189,9 +192,9 @@ pub fn arrange_collection<'s>(
 }
 
 /// State while rendering one dataflow.
-pub struct Context<'s> {
-    pub scope: Scope<'s, Timestamp>,
-    pub bindings: BTreeMap<Id, CollectionBundle<'s>>,
+pub struct Context<'s, T: RenderTime = Timestamp> {
+    pub scope: Scope<'s, T>,
+    pub bindings: BTreeMap<Id, CollectionBundle<'s, T>>,
     pub worker_index: usize,
 }
 
@@ -199,8 +202,8 @@ pub struct Context<'s> {
 #[derive(Debug, Clone)]
 pub struct RenderError(pub String);
 
-impl<'s> Context<'s> {
-    pub fn new(scope: Scope<'s, Timestamp>, worker_index: usize) -> Self {
+impl<'s, T: RenderTime> Context<'s, T> {
+    pub fn new(scope: Scope<'s, T>, worker_index: usize) -> Self {
         Context {
             scope,
             bindings: BTreeMap::new(),
@@ -208,18 +211,20 @@ impl<'s> Context<'s> {
         }
     }
 
-    pub fn empty_oks(&self) -> RowCollection<'s> {
-        Vec::<(Row, Timestamp, Diff)>::new()
+    pub fn empty_oks(&self) -> RowCollection<'s, T> {
+        Vec::<(Row, T, Diff)>::new()
             .to_stream(self.scope)
             .as_collection()
     }
 
-    pub fn empty_errs(&self) -> ErrCollection<'s> {
-        Vec::<(EvalError, Timestamp, Diff)>::new()
+    pub fn empty_errs(&self) -> ErrCollection<'s, T> {
+        Vec::<(EvalError, T, Diff)>::new()
             .to_stream(self.scope)
             .as_collection()
     }
+}
 
+impl<'s> Context<'s, Timestamp> {
     /// Brings every arrangement of collection `id` into this dataflow.
     pub fn import(
         &mut self,
@@ -259,8 +264,13 @@ impl<'s> Context<'s> {
         );
         Ok(())
     }
+}
 
-    pub fn render(&mut self, expr: &MirRelationExpr) -> Result<CollectionBundle<'s>, RenderError> {
+impl<'s, T: RenderTime> Context<'s, T> {
+    pub fn render(
+        &mut self,
+        expr: &MirRelationExpr,
+    ) -> Result<CollectionBundle<'s, T>, RenderError> {
         match expr {
             MirRelationExpr::Constant { rows, .. } => Ok(self.render_constant(rows)),
             MirRelationExpr::Get { id, .. } => self
@@ -282,9 +292,9 @@ impl<'s> Context<'s> {
                 }
                 result
             }
-            MirRelationExpr::LetRec { .. } => Err(RenderError(
-                "recursive queries are not supported yet".into(),
-            )),
+            MirRelationExpr::LetRec { ids, values, body } => {
+                T::render_letrec(self, ids, values, body)
+            }
             MirRelationExpr::Project { .. }
             | MirRelationExpr::Map { .. }
             | MirRelationExpr::Filter { .. } => {
@@ -392,18 +402,17 @@ impl<'s> Context<'s> {
     fn render_constant(
         &mut self,
         rows: &Result<Vec<(Row, Diff)>, EvalError>,
-    ) -> CollectionBundle<'s> {
+    ) -> CollectionBundle<'s, T> {
         // Constants enter on worker 0 only, so they are counted once.
-        let (ok_rows, err_rows): (
-            Vec<(Row, Timestamp, Diff)>,
-            Vec<(EvalError, Timestamp, Diff)>,
-        ) = match rows {
+        let (ok_rows, err_rows): (Vec<(Row, T, Diff)>, Vec<(EvalError, T, Diff)>) = match rows {
             _ if self.worker_index != 0 => (vec![], vec![]),
             Ok(rows) => (
-                rows.iter().map(|(r, d)| (r.clone(), 0, *d)).collect(),
+                rows.iter()
+                    .map(|(r, d)| (r.clone(), T::minimum(), *d))
+                    .collect(),
                 vec![],
             ),
-            Err(e) => (vec![], vec![(e.clone(), 0, 1)]),
+            Err(e) => (vec![], vec![(e.clone(), T::minimum(), 1)]),
         };
         let oks = ok_rows.to_stream(self.scope).as_collection();
         let errs = err_rows.to_stream(self.scope).as_collection();
@@ -412,9 +421,9 @@ impl<'s> Context<'s> {
 
     pub fn render_mfp(
         &mut self,
-        input: CollectionBundle<'s>,
+        input: CollectionBundle<'s, T>,
         mfp: MapFilterProject,
-    ) -> CollectionBundle<'s> {
+    ) -> CollectionBundle<'s, T> {
         if mfp.is_identity() {
             return input;
         }
@@ -425,10 +434,10 @@ impl<'s> Context<'s> {
 
     fn render_flat_map(
         &mut self,
-        input: CollectionBundle<'s>,
+        input: CollectionBundle<'s, T>,
         func: TableFunc,
         exprs: Vec<MirScalarExpr>,
-    ) -> CollectionBundle<'s> {
+    ) -> CollectionBundle<'s, T> {
         let mut arena = RowArena::new();
         let (oks, errs) = flat_map_fallible(input.as_collection(), "FlatMap", move |row: Row| {
             let results = {
@@ -472,10 +481,10 @@ impl<'s> Context<'s> {
 }
 
 /// Applies a map-filter-project to every row.
-pub fn apply_mfp<'s>(
-    collection: RowCollection<'s>,
+pub fn apply_mfp<'s, T: RenderTime>(
+    collection: RowCollection<'s, T>,
     mfp: MapFilterProject,
-) -> (RowCollection<'s>, ErrCollection<'s>) {
+) -> (RowCollection<'s, T>, ErrCollection<'s, T>) {
     let mut arena = RowArena::new();
     let mut out = Row::default();
     flat_map_fallible(collection, "MapFilterProject", move |row: Row| {

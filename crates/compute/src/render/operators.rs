@@ -1,7 +1,7 @@
 //! Small operators the renderer needs that timely and differential do not provide.
 
 use differential_dataflow::{AsCollection, VecCollection};
-use evert_repr::{Diff, Timestamp};
+use evert_repr::Diff;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
@@ -9,15 +9,16 @@ use timely::progress::operate::FrontierInterest;
 
 /// Maps each update to any number of results, each either an output or an error, in one
 /// pass: the two outputs are the `(oks, errs)` pair every rendered collection carries.
-pub fn flat_map_fallible<'s, D, D1, D2, I, L>(
-    collection: VecCollection<'s, Timestamp, D, Diff>,
+pub fn flat_map_fallible<'s, T, D, D1, D2, I, L>(
+    collection: VecCollection<'s, T, D, Diff>,
     name: &str,
     mut logic: L,
 ) -> (
-    VecCollection<'s, Timestamp, D1, Diff>,
-    VecCollection<'s, Timestamp, D2, Diff>,
+    VecCollection<'s, T, D1, Diff>,
+    VecCollection<'s, T, D2, Diff>,
 )
 where
+    T: timely::progress::Timestamp,
     D: Clone + 'static,
     D1: Clone + 'static,
     D2: Clone + 'static,
@@ -31,24 +32,24 @@ where
     let (err_output, err_stream) = builder.new_output();
     let mut ok_output = OutputBuilder::<
         _,
-        timely::container::CapacityContainerBuilder<Vec<(D1, Timestamp, Diff)>>,
+        timely::container::CapacityContainerBuilder<Vec<(D1, T, Diff)>>,
     >::from(ok_output);
     let mut err_output = OutputBuilder::<
         _,
-        timely::container::CapacityContainerBuilder<Vec<(D2, Timestamp, Diff)>>,
+        timely::container::CapacityContainerBuilder<Vec<(D2, T, Diff)>>,
     >::from(err_output);
     builder.build(move |_| {
         move |_frontiers| {
             let mut oks = ok_output.activate();
             let mut errs = err_output.activate();
-            input.for_each(|cap, data: &mut Vec<(D, Timestamp, Diff)>| {
+            input.for_each(|cap, data: &mut Vec<(D, T, Diff)>| {
                 let mut ok_session = oks.session(&cap);
                 let mut err_session = errs.session(&cap);
                 for (d, t, r) in data.drain(..) {
                     for result in logic(d) {
                         match result {
-                            Ok(x) => ok_session.give((x, t, r)),
-                            Err(e) => err_session.give((e, t, r)),
+                            Ok(x) => ok_session.give((x, t.clone(), r)),
+                            Err(e) => err_session.give((e, t.clone(), r)),
                         }
                     }
                 }

@@ -20,11 +20,11 @@ use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use differential_dataflow::VecCollection;
 use evert_expr::relation::agg::Accumulator;
 use evert_expr::{AggregateExpr, AggregateFunc, EvalError, MirScalarExpr};
-use evert_repr::{Datum, Diff, Row, RowArena, Timestamp};
+use evert_repr::{Datum, Diff, Row, RowArena};
 use serde::{Deserialize, Serialize};
 
 use super::operators::flat_map_fallible;
-use super::{CollectionBundle, Context};
+use super::{CollectionBundle, Context, RenderTime};
 
 /// The accumulable aggregates of one group, used as a difference type.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -103,14 +103,14 @@ impl Multiply<Diff> for Accums {
 /// Tags separating the partial results in the evaluated input stream.
 const ACCUMULABLE: usize = usize::MAX;
 
-type KeyedResults<'s> = VecCollection<'s, Timestamp, (Row, (usize, Result<Row, EvalError>)), Diff>;
+type KeyedResults<'s, T> = VecCollection<'s, T, (Row, (usize, Result<Row, EvalError>)), Diff>;
 
-pub fn render_reduce<'s>(
-    ctx: &mut Context<'s>,
-    input: CollectionBundle<'s>,
+pub fn render_reduce<'s, T: RenderTime>(
+    ctx: &mut Context<'s, T>,
+    input: CollectionBundle<'s, T>,
     group_key: Vec<MirScalarExpr>,
     aggregates: Vec<AggregateExpr>,
-) -> CollectionBundle<'s> {
+) -> CollectionBundle<'s, T> {
     let accumulable: Vec<usize> = aggregates
         .iter()
         .enumerate()
@@ -148,7 +148,7 @@ pub fn render_reduce<'s>(
         });
     let mut errs = input.errs.concat(eval_errs);
 
-    let mut partials: Vec<KeyedResults<'s>> = Vec::new();
+    let mut partials: Vec<KeyedResults<'s, T>> = Vec::new();
     if need_accumulable {
         let funcs: Vec<AggregateFunc> = accumulable
             .iter()
@@ -178,7 +178,7 @@ pub fn render_reduce<'s>(
             .map(|i| aggregates[*i].func.clone())
             .collect();
         let finished = accumulated
-            .reduce_abelian::<_, ValBuilder<Row, Result<Row, EvalError>, Timestamp, Diff>, ValSpine<Row, Result<Row, EvalError>, Timestamp, Diff>, _, _>(
+            .reduce_abelian::<_, ValBuilder<Row, Result<Row, EvalError>, T, Diff>, ValSpine<Row, Result<Row, EvalError>, T, Diff>, _, _>(
                 "Accumulable",
                 move |_key, input, output| {
                     let accums: &Accums = &input[0].1;
@@ -255,9 +255,7 @@ pub fn render_reduce<'s>(
         .iter()
         .map(|a| Row::of(a.func.default_value()))
         .collect();
-    let collated: VecCollection<'s, Timestamp, (Row, Result<Row, EvalError>), Diff> = if partials
-        .len()
-        == 1
+    let collated: VecCollection<'s, T, (Row, Result<Row, EvalError>), Diff> = if partials.len() == 1
     {
         partials
             .pop()

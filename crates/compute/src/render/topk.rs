@@ -9,15 +9,15 @@ use evert_expr::{compare_by_order, ColumnOrder, EvalError};
 use evert_repr::{Datum, Diff, Row};
 
 use super::operators::flat_map_fallible;
-use super::CollectionBundle;
+use super::{CollectionBundle, RenderTime};
 
-pub fn render_topk<'s>(
-    input: CollectionBundle<'s>,
+pub fn render_topk<'s, T: RenderTime>(
+    input: CollectionBundle<'s, T>,
     group_key: Vec<usize>,
     order_key: Vec<ColumnOrder>,
     limit: Option<usize>,
     offset: usize,
-) -> CollectionBundle<'s> {
+) -> CollectionBundle<'s, T> {
     let keyed = input.as_collection().map(move |row: Row| {
         let key = {
             let datums: Vec<Datum> = row.iter().collect();

@@ -13,14 +13,14 @@ use evert_expr::{compare_by_order, ColumnOrder, EvalError, WindowCall};
 use evert_repr::{Datum, Diff, Row, RowArena};
 
 use super::operators::flat_map_fallible;
-use super::CollectionBundle;
+use super::{CollectionBundle, RenderTime};
 
-pub fn render_window<'s>(
-    input: CollectionBundle<'s>,
+pub fn render_window<'s, T: RenderTime>(
+    input: CollectionBundle<'s, T>,
     partition_by: Vec<usize>,
     order_by: Vec<ColumnOrder>,
     calls: Vec<WindowCall>,
-) -> CollectionBundle<'s> {
+) -> CollectionBundle<'s, T> {
     let keyed = input.as_collection().map(move |row: Row| {
         let key = {
             let datums: Vec<Datum> = row.iter().collect();

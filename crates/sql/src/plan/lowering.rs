@@ -124,7 +124,36 @@ impl Lowerer {
                 let body = self.lower_relation(*body, outer, oa, map)?;
                 Self::wrap_let(id, value, body)
             }
-            HirRelationExpr::LetRec { .. } => return Err(PlanError::unsupported("WITH RECURSIVE")),
+            HirRelationExpr::LetRec { bindings, body } => {
+                let mut ids = Vec::with_capacity(bindings.len());
+                let mut values = Vec::with_capacity(bindings.len());
+                for (id, value, _) in bindings {
+                    if value.is_correlated() {
+                        return Err(PlanError::unsupported(
+                            "recursive common table expressions that refer to an enclosing query",
+                        ));
+                    }
+                    let mut has_nested = false;
+                    let lowered =
+                        self.lower_relation(value, &MirRelationExpr::unit(), 0, &ColumnMap::new())?;
+                    lowered.visit_post(&mut |e| {
+                        if matches!(e, MirRelationExpr::LetRec { .. }) {
+                            has_nested = true;
+                        }
+                    });
+                    if has_nested {
+                        return Err(PlanError::unsupported("nested recursive queries"));
+                    }
+                    ids.push(id);
+                    values.push(lowered);
+                }
+                let body = self.lower_relation(*body, outer, oa, map)?;
+                MirRelationExpr::LetRec {
+                    ids,
+                    values,
+                    body: Box::new(body),
+                }
+            }
             HirRelationExpr::Project { input, outputs } => {
                 let input = self.lower_relation(*input, outer, oa, map)?;
                 let mut columns: Vec<usize> = (0..oa).collect();

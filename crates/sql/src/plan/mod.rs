@@ -16,6 +16,7 @@ pub mod expr;
 pub mod func;
 pub mod lowering;
 pub mod query;
+pub mod recursive;
 pub mod scope;
 pub mod statement;
 pub mod typeconv;

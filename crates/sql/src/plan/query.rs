@@ -72,7 +72,7 @@ struct SelectPlan {
     visible: usize,
 }
 
-fn desc_of(scope: &Scope) -> RelationDesc {
+pub(crate) fn desc_of(scope: &Scope) -> RelationDesc {
     let mut desc = RelationDesc::empty();
     for item in &scope.items {
         desc = desc.with_column(item.column.clone(), item.typ.clone());
@@ -194,7 +194,7 @@ impl Binder<'_> {
         Ok(planned)
     }
 
-    fn plan_cte(&mut self, cte: &ast::Cte) -> Result<CteBinding, PlanError> {
+    pub(crate) fn plan_cte(&mut self, cte: &ast::Cte) -> Result<CteBinding, PlanError> {
         if cte.from.is_some() {
             return Err(PlanError::unsupported("CTE FROM"));
         }
@@ -410,7 +410,10 @@ impl Binder<'_> {
         Ok(orders)
     }
 
-    fn plan_set_expr(&mut self, body: &SetExpr) -> Result<(HirRelationExpr, Scope), PlanError> {
+    pub(crate) fn plan_set_expr(
+        &mut self,
+        body: &SetExpr,
+    ) -> Result<(HirRelationExpr, Scope), PlanError> {
         match body {
             SetExpr::Select(select) => {
                 let plan = self.plan_select(select, &[])?;
@@ -1510,11 +1513,6 @@ impl Binder<'_> {
         };
         Ok((rel, apply_alias(scope, alias, None)?))
     }
-
-    fn plan_recursive_ctes(&mut self, with: &ast::With) -> Result<Vec<CteBinding>, PlanError> {
-        let _ = with;
-        Err(PlanError::unsupported("WITH RECURSIVE"))
-    }
 }
 
 /// A FROM item planned with the items to its left as an extra outer scope (level 1) that
@@ -1529,7 +1527,6 @@ fn drop_left_level(rel: &mut HirRelationExpr) {
     });
 }
 
-#[allow(dead_code)] // Recursive bindings arrive with WITH RECURSIVE.
 pub(crate) enum CteBinding {
     Plain(evert_expr::LocalId, HirRelationExpr),
     Recursive(Vec<(evert_expr::LocalId, HirRelationExpr, RelationType)>),
