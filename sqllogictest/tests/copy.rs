@@ -6,7 +6,10 @@ use evert_sqllogictest::TestServer;
 use futures::{SinkExt, StreamExt};
 
 async fn copy_out(client: &tokio_postgres::Client, sql: &str) -> String {
-    let stream = client.copy_out(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let stream = client
+        .copy_out(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     futures::pin_mut!(stream);
     let mut out = Vec::new();
     while let Some(chunk) = stream.next().await {
@@ -23,15 +26,29 @@ async fn copy_in_and_out() {
 
     let sink = client.copy_in("COPY c FROM STDIN").await.unwrap();
     futures::pin_mut!(sink);
-    sink.send(Bytes::from_static(b"1\tone\n2\t\\N\n3\tthree, with\\ttab\n")).await.unwrap();
+    sink.send(Bytes::from_static(
+        b"1\tone\n2\t\\N\n3\tthree, with\\ttab\n",
+    ))
+    .await
+    .unwrap();
     assert_eq!(sink.finish().await.unwrap(), 3);
 
-    let mut table = copy_out(&client, "COPY c TO STDOUT").await.lines().map(str::to_string).collect::<Vec<_>>();
+    let mut table = copy_out(&client, "COPY c TO STDOUT")
+        .await
+        .lines()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
     table.sort();
     assert_eq!(table, vec!["1\tone", "2\t\\N", "3\tthree, with\\ttab"]);
     let columns = copy_out(&client, "COPY c (v) TO STDOUT").await;
     assert_eq!(columns.lines().count(), 3);
-    assert!(!columns.contains('\t') || columns.contains("\\t"), "one column per line: {columns:?}");
-    assert_eq!(copy_out(&client, "COPY (SELECT n FROM cn) TO STDOUT").await, "3\n");
+    assert!(
+        !columns.contains('\t') || columns.contains("\\t"),
+        "one column per line: {columns:?}"
+    );
+    assert_eq!(
+        copy_out(&client, "COPY (SELECT n FROM cn) TO STDOUT").await,
+        "3\n"
+    );
     server.stop().await;
 }

@@ -52,10 +52,16 @@ where
         let stop = Arc::clone(&stop);
         let written = Arc::clone(&written);
         tasks.push(tokio::spawn(async move {
-            let statement = client.prepare("INSERT INTO bench_w VALUES ($1, $2)").await.expect("prepare");
+            let statement = client
+                .prepare("INSERT INTO bench_w VALUES ($1, $2)")
+                .await
+                .expect("prepare");
             let mut seq = 0i64;
             while !stop.load(Ordering::Relaxed) {
-                client.execute(&statement, &[&(i as i64), &seq]).await.expect("insert");
+                client
+                    .execute(&statement, &[&(i as i64), &seq])
+                    .await
+                    .expect("insert");
                 written.fetch_add(1, Ordering::Relaxed);
                 seq += 1;
             }
@@ -66,7 +72,10 @@ where
     for t in tasks {
         t.await.expect("writer");
     }
-    (written.load(Ordering::Relaxed), started.elapsed().as_secs_f64())
+    (
+        written.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64(),
+    )
 }
 
 /// Acknowledged writes/s into evert with `clients` concurrent writers.
@@ -83,17 +92,35 @@ pub async fn group_commit(clients: usize, duration: Duration) -> CommitResult {
     let (writes, seconds) = write_loop(clients, duration, || connect(port)).await;
     let commits = metrics.commits.load(Ordering::Relaxed) - commits_before;
     // Every acknowledged write is in the view.
-    let total: i64 = setup.query_one("SELECT sum(count)::bigint FROM bench_wc", &[]).await.expect("read view").get(0);
-    assert_eq!(total as u64, writes, "every acknowledged write must be in the view");
+    let total: i64 = setup
+        .query_one("SELECT sum(count)::bigint FROM bench_wc", &[])
+        .await
+        .expect("read view")
+        .get(0);
+    assert_eq!(
+        total as u64, writes,
+        "every acknowledged write must be in the view"
+    );
     server.stop().await;
-    CommitResult { clients, writes, seconds, commits: Some(commits) }
+    CommitResult {
+        clients,
+        writes,
+        seconds,
+        commits: Some(commits),
+    }
 }
 
 /// The same writers against PostgreSQL (`conninfo`, e.g. `host=/tmp/pgref port=5499 user=postgres`).
-pub async fn group_commit_postgres(conninfo: &str, clients: usize, duration: Duration) -> CommitResult {
+pub async fn group_commit_postgres(
+    conninfo: &str,
+    clients: usize,
+    duration: Duration,
+) -> CommitResult {
     let conninfo = conninfo.to_string();
     let pg = |c: String| async move {
-        let (client, connection) = tokio_postgres::connect(&c, NoTls).await.expect("connect to PostgreSQL");
+        let (client, connection) = tokio_postgres::connect(&c, NoTls)
+            .await
+            .expect("connect to PostgreSQL");
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -101,12 +128,22 @@ pub async fn group_commit_postgres(conninfo: &str, clients: usize, duration: Dur
     };
     let setup = pg(conninfo.clone()).await;
     setup
-        .batch_execute("DROP TABLE IF EXISTS bench_w; CREATE TABLE bench_w (client bigint, seq bigint);")
+        .batch_execute(
+            "DROP TABLE IF EXISTS bench_w; CREATE TABLE bench_w (client bigint, seq bigint);",
+        )
         .await
         .expect("setup PostgreSQL");
     let (writes, seconds) = write_loop(clients, duration, || pg(conninfo.clone())).await;
-    setup.batch_execute("DROP TABLE bench_w").await.expect("cleanup");
-    CommitResult { clients, writes, seconds, commits: None }
+    setup
+        .batch_execute("DROP TABLE bench_w")
+        .await
+        .expect("cleanup");
+    CommitResult {
+        clients,
+        writes,
+        seconds,
+        commits: None,
+    }
 }
 
 /// One replay measurement.
@@ -161,7 +198,10 @@ pub async fn replay(rows: u64) -> ReplayResult {
 
     // Baseline: the storage layer reading the same log.
     let started = Instant::now();
-    let (mut log, recovered) = evert_storage::Log::open(evert_storage::LogConfig::new(dir.0.join("data").join("log"))).expect("open log");
+    let (mut log, recovered) = evert_storage::Log::open(evert_storage::LogConfig::new(
+        dir.0.join("data").join("log"),
+    ))
+    .expect("open log");
     let log_open = started.elapsed();
     drop(recovered);
     log.close();
@@ -170,10 +210,26 @@ pub async fn replay(rows: u64) -> ReplayResult {
     let started = Instant::now();
     let server = TestServer::start_in(dir).await;
     let client = server.connect().await;
-    let count: i64 = client.query_one("SELECT sum(count)::bigint FROM r_by_k", &[]).await.expect("query").get(0);
+    let count: i64 = client
+        .query_one("SELECT sum(count)::bigint FROM r_by_k", &[])
+        .await
+        .expect("query")
+        .get(0);
     let restart = started.elapsed();
     assert_eq!(count as u64, rows, "the restarted view must hold every row");
-    let rows_replayed = server.handle.as_ref().expect("running").adapter.metrics().rows_replayed.load(Ordering::Relaxed);
+    let rows_replayed = server
+        .handle
+        .as_ref()
+        .expect("running")
+        .adapter
+        .metrics()
+        .rows_replayed
+        .load(Ordering::Relaxed);
     server.stop().await;
-    ReplayResult { rows, log_open, restart, rows_replayed }
+    ReplayResult {
+        rows,
+        log_open,
+        restart,
+        rows_replayed,
+    }
 }

@@ -8,10 +8,19 @@ use std::time::Duration;
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let smoke = args.iter().any(|a| a == "--smoke");
-    let seconds: f64 = value("--seconds").and_then(|s| s.parse().ok()).unwrap_or(if smoke { 0.3 } else { 5.0 });
-    let rows: u64 = value("--rows").and_then(|s| s.parse().ok()).unwrap_or(if smoke { 2_000 } else { 1_000_000 });
+    let seconds: f64 = value("--seconds")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if smoke { 0.3 } else { 5.0 });
+    let rows: u64 = value("--rows")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if smoke { 2_000 } else { 1_000_000 });
     let pg = value("--pg");
     let duration = Duration::from_secs_f64(seconds);
 
@@ -23,12 +32,19 @@ async fn main() {
         let per_fsync = e.writes as f64 / e.commits.unwrap_or(1).max(1) as f64;
         let (p, ratio) = match &pg {
             Some(conninfo) => {
-                let p = evert_bench_storage::group_commit_postgres(conninfo, clients, duration).await;
-                (format!("{:.0}", p.writes_per_second()), format!("{:.2}", e.writes_per_second() / p.writes_per_second()))
+                let p =
+                    evert_bench_storage::group_commit_postgres(conninfo, clients, duration).await;
+                (
+                    format!("{:.0}", p.writes_per_second()),
+                    format!("{:.2}", e.writes_per_second() / p.writes_per_second()),
+                )
             }
             None => ("-".to_string(), "-".to_string()),
         };
-        println!("| {clients} | {:.0} | {per_fsync:.1} | {p} | {ratio} |", e.writes_per_second());
+        println!(
+            "| {clients} | {:.0} | {per_fsync:.1} | {p} | {ratio} |",
+            e.writes_per_second()
+        );
     }
 
     println!("\n## Restart replay ({rows} rows, one table, an index and a materialized view)\n");

@@ -653,9 +653,15 @@ fn parse_copy_from(text: &str) -> Result<Statement, PlanError> {
         let projection = if columns.is_empty() {
             "*".to_string()
         } else {
-            columns.iter().map(|c: &String| format!("\"{}\"", c.replace('"', "\"\""))).collect::<Vec<_>>().join(", ")
+            columns
+                .iter()
+                .map(|c: &String| format!("\"{}\"", c.replace('"', "\"\"")))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        return parse_copy_to(&format!("COPY (SELECT {projection} FROM {table}) TO {rest}"));
+        return parse_copy_to(&format!(
+            "COPY (SELECT {projection} FROM {table}) TO {rest}"
+        ));
     }
     parser
         .expect_keyword(Keyword::FROM)
