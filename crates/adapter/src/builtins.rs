@@ -647,7 +647,7 @@ pub fn contents(id: GlobalId, catalog: &Catalog, database: &str) -> Vec<Row> {
             Datum::Null,
         ])),
         109 => {
-            for t in listed_types() {
+            for t in ScalarType::builtin_types() {
                 let element = match &t {
                     ScalarType::Array(e) => i64::from(e.oid()),
                     _ => 0,
@@ -1007,34 +1007,6 @@ fn type_category(t: &ScalarType) -> &'static str {
         ScalarType::Array(_) => "A",
         _ => "U",
     }
-}
-
-fn listed_types() -> Vec<ScalarType> {
-    let scalars = [
-        ScalarType::Bool,
-        ScalarType::Int16,
-        ScalarType::Int32,
-        ScalarType::Int64,
-        ScalarType::Float32,
-        ScalarType::Float64,
-        ScalarType::numeric(),
-        ScalarType::String,
-        ScalarType::VarChar { max_length: None },
-        ScalarType::Char { length: 1 },
-        ScalarType::Bytes,
-        ScalarType::Date,
-        ScalarType::Time,
-        ScalarType::Timestamp,
-        ScalarType::TimestampTz,
-        ScalarType::Interval,
-        ScalarType::Uuid,
-        ScalarType::Jsonb,
-    ];
-    let arrays: Vec<ScalarType> = scalars
-        .iter()
-        .map(|t| ScalarType::Array(Box::new(t.clone())))
-        .collect();
-    scalars.into_iter().chain(arrays).collect()
 }
 
 /// `typname`: PostgreSQL's internal type names.

@@ -48,6 +48,36 @@ pub enum ScalarType {
 }
 
 impl ScalarType {
+    /// Every type evert has, without modifiers, followed by the array of each: what the
+    /// catalog lists in `pg_type` and what `format_type` can name.
+    pub fn builtin_types() -> Vec<ScalarType> {
+        let scalars = [
+            ScalarType::Bool,
+            ScalarType::Int16,
+            ScalarType::Int32,
+            ScalarType::Int64,
+            ScalarType::Float32,
+            ScalarType::Float64,
+            ScalarType::numeric(),
+            ScalarType::String,
+            ScalarType::VarChar { max_length: None },
+            ScalarType::Char { length: 1 },
+            ScalarType::Bytes,
+            ScalarType::Date,
+            ScalarType::Time,
+            ScalarType::Timestamp,
+            ScalarType::TimestampTz,
+            ScalarType::Interval,
+            ScalarType::Uuid,
+            ScalarType::Jsonb,
+        ];
+        let arrays: Vec<ScalarType> = scalars
+            .iter()
+            .map(|t| ScalarType::Array(Box::new(t.clone())))
+            .collect();
+        scalars.into_iter().chain(arrays).collect()
+    }
+
     /// The PostgreSQL type OID reported in `RowDescription` and `ParameterDescription`.
     pub fn oid(&self) -> u32 {
         match self {

@@ -915,9 +915,9 @@ impl BinaryFunc {
                         out.push_str(separator);
                     }
                     first = false;
-                    let text =
-                        crate::scalar::cast::cast(element, &ScalarType::String, false, arena)?;
-                    out.push_str(text.unwrap_str());
+                    // Each element in its output format (booleans as t/f, as PostgreSQL).
+                    use std::fmt::Write;
+                    let _ = write!(out, "{element}");
                 }
                 Datum::String(arena.push_string(&out))
             }

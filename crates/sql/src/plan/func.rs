@@ -1306,44 +1306,22 @@ fn catalog_function_sql(f: &ast::Function, name: &str) -> Result<Option<String>,
     Ok(Some(sql))
 }
 
-/// `format_type(type_oid, typmod)`: the SQL name of a type, with its modifiers.
+/// `format_type(type_oid, typmod)`: the SQL name of a type, with its modifiers. The
+/// names are `ScalarType::sql_name`; types with modifiers decode PostgreSQL's typmod.
 fn format_type_sql(oid: &str, typmod: &str) -> String {
-    let simple = [
-        (16, "boolean"),
-        (17, "bytea"),
-        (20, "bigint"),
-        (21, "smallint"),
-        (23, "integer"),
-        (25, "text"),
-        (700, "real"),
-        (701, "double precision"),
-        (1082, "date"),
-        (1083, "time without time zone"),
-        (1114, "timestamp without time zone"),
-        (1184, "timestamp with time zone"),
-        (1186, "interval"),
-        (2950, "uuid"),
-        (3802, "jsonb"),
-        (1000, "boolean[]"),
-        (1005, "smallint[]"),
-        (1007, "integer[]"),
-        (1016, "bigint[]"),
-        (1021, "real[]"),
-        (1022, "double precision[]"),
-        (1231, "numeric[]"),
-        (1009, "text[]"),
-        (1015, "character varying[]"),
-        (1014, "character[]"),
-        (1182, "date[]"),
-        (1115, "timestamp without time zone[]"),
-        (1185, "timestamp with time zone[]"),
-        (1187, "interval[]"),
-        (2951, "uuid[]"),
-        (3807, "jsonb[]"),
-    ];
     let mut sql = format!("(CASE {oid}");
-    for (o, n) in simple {
-        sql.push_str(&format!(" WHEN {o} THEN '{n}'"));
+    for t in ScalarType::builtin_types() {
+        let name = match &t {
+            ScalarType::Numeric { .. } | ScalarType::VarChar { .. } | ScalarType::Char { .. } => {
+                continue
+            }
+            // PostgreSQL does not show the element's length in an array type's name.
+            ScalarType::Array(e) if matches!(**e, ScalarType::Char { .. }) => {
+                "character[]".to_string()
+            }
+            other => other.sql_name(),
+        };
+        sql.push_str(&format!(" WHEN {} THEN '{name}'", t.oid()));
     }
     sql.push_str(&format!(
         " WHEN 1700 THEN CASE WHEN {typmod} >= 4 THEN 'numeric(' || (({typmod} - 4) / 65536)::text || ',' || (({typmod} - 4) % 65536)::text || ')' ELSE 'numeric' END"
@@ -1354,9 +1332,9 @@ fn format_type_sql(oid: &str, typmod: &str) -> String {
     sql.push_str(&format!(
         " WHEN 1042 THEN CASE WHEN {typmod} >= 4 THEN 'character(' || ({typmod} - 4)::text || ')' ELSE 'bpchar' END"
     ));
-    sql.push_str(" WHEN 0 THEN '-' ELSE CASE WHEN ");
-    sql.push_str(oid);
-    sql.push_str(" IS NULL THEN NULL ELSE '???' END END)::text");
+    sql.push_str(&format!(
+        " WHEN 0 THEN '-' ELSE CASE WHEN {oid} IS NULL THEN NULL ELSE '???' END END)::text"
+    ));
     sql
 }
 
