@@ -1,1 +1,11 @@
-//! placeholder
+//! # evert-connectors: data from outside SQL
+//!
+//! Sources produce rows that enter evert exactly as an `INSERT` does: the adapter commits
+//! them through group commit, at a timestamp from the one clock, into the durable log, and
+//! only then do the dataflows see them. This crate only *makes* the rows; it knows nothing
+//! of the log, the committer or SQL (it sits beside `evert-storage`, below the adapter).
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`nexmark`] | the Nexmark benchmark's people, auctions and bids, as rows (a public API the benchmarks share) |
+pub mod nexmark;
