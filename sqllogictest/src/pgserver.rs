@@ -28,8 +28,16 @@ impl PgServer {
         bin.join("initdb").exists() && bin.join("pg_ctl").exists()
     }
 
-    /// Creates a cluster (C locale, trust authentication) and starts it.
+    /// Creates a cluster (C locale, trust authentication) and starts it, without durability
+    /// (`fsync`, `synchronous_commit` and `full_page_writes` off): the oracle only compares
+    /// answers.
     pub fn start(bin: &Path) -> Result<PgServer, String> {
+        PgServer::start_with(bin, false)
+    }
+
+    /// Like [`PgServer::start`]; with `durable`, PostgreSQL's default durability settings are
+    /// kept (a commit waits for its WAL flush), as a benchmark's baseline needs.
+    pub fn start_with(bin: &Path, durable: bool) -> Result<PgServer, String> {
         let dir = TempDir::new("evert-oracle-pg");
         let as_postgres = is_root();
         if as_postgres {
@@ -61,9 +69,13 @@ impl PgServer {
                 "--no-sync",
             ],
         )?;
+        let durability = if durable {
+            ""
+        } else {
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        };
         let options = format!(
-            "-p {port} -k {} -c listen_addresses='' -c fsync=off -c synchronous_commit=off \
-             -c full_page_writes=off -c TimeZone=UTC",
+            "-p {port} -k {} -c listen_addresses=''{durability} -c TimeZone=UTC",
             server.dir.0.display()
         );
         let log = server.dir.0.join("log").display().to_string();

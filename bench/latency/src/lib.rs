@@ -1,7 +1,7 @@
 //! # Write-to-subscriber latency
 //!
-//! Starts evert in this process (as the tests do), loads a fact table of `rows` rows and a
-//! small dimension table, and maintains a join + aggregate materialized view over them:
+//! Starts evert in this process, loads a fact table of `rows` rows and a small dimension
+//! table, and maintains a join + aggregate materialized view over them:
 //!
 //! ```sql
 //! CREATE MATERIALIZED VIEW totals AS
@@ -18,15 +18,25 @@
 //! Latency is the time from the write's acknowledgement (`INSERT` returned to the writer)
 //! to the first change of that timestamp arriving at the subscriber; a change that arrives
 //! before the writer has seen its acknowledgement counts as zero.
+//!
+//! ## The PostgreSQL baseline
+//!
+//! The same tables, data and view in PostgreSQL, the view as a `MATERIALIZED VIEW`. The
+//! same writer inserts the same rows at the same rate; a second connection runs
+//! `REFRESH MATERIALIZED VIEW totals` in a loop, each refresh covering every write
+//! acknowledged before it started (an update batch). A write's latency is the time from
+//! its acknowledgement to the end of the first refresh that started after it: the moment
+//! a reader could first see it. (PostgreSQL cannot push changes, so this favours it: a
+//! real client would also have to poll.)
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use evert_bench_common::{db, ms, Csv, Evert, Latencies, Postgres};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use tokio_postgres::NoTls;
+use tokio_postgres::Client;
 use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Clone, Debug)]
@@ -59,24 +69,7 @@ impl Config {
     }
 }
 
-/// Latencies of one subscriber, sorted.
-#[derive(Clone, Debug)]
-pub struct Latencies(pub Vec<Duration>);
-
-impl Latencies {
-    pub fn percentile(&self, p: f64) -> Duration {
-        if self.0.is_empty() {
-            return Duration::ZERO;
-        }
-        let rank = ((p / 100.0) * self.0.len() as f64).ceil() as usize;
-        self.0[rank.clamp(1, self.0.len()) - 1]
-    }
-
-    pub fn max(&self) -> Duration {
-        self.0.last().copied().unwrap_or_default()
-    }
-}
-
+/// evert's side of a run.
 #[derive(Clone, Debug)]
 pub struct Report {
     pub load: Duration,
@@ -87,94 +80,91 @@ pub struct Report {
     pub websocket: Latencies,
 }
 
+/// PostgreSQL's side of a run.
+#[derive(Clone, Debug)]
+pub struct PostgresReport {
+    pub load: Duration,
+    pub view: Duration,
+    pub writes: usize,
+    pub refreshes: usize,
+    /// Mean duration of one `REFRESH MATERIALIZED VIEW`.
+    pub mean_refresh: Duration,
+    pub latencies: Latencies,
+}
+
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "load: {:.1?}; view created in {:.1?}",
-            self.load, self.view
+            "evert: load {:.1?}; view created in {:.1?}; {} single-row writes in {:.1?}",
+            self.load, self.view, self.writes, self.write_duration
+        )?;
+        writeln!(f, "  pgwire SUBSCRIBE:    {}", self.pgwire.summary())?;
+        writeln!(f, "  WebSocket SUBSCRIBE: {}", self.websocket.summary())
+    }
+}
+
+impl std::fmt::Display for PostgresReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "PostgreSQL: load {:.1?}; view created in {:.1?}; {} writes, {} refreshes of {:.1} ms on average",
+            self.load,
+            self.view,
+            self.writes,
+            self.refreshes,
+            ms(self.mean_refresh)
         )?;
         writeln!(
             f,
-            "{} single-row writes in {:.1?}",
-            self.writes, self.write_duration
-        )?;
-        for (name, l) in [("pgwire", &self.pgwire), ("websocket", &self.websocket)] {
-            writeln!(
-                f,
-                "{name:>9}: n={} p50={:.2?} p99={:.2?} max={:.2?}",
-                l.0.len(),
-                l.percentile(50.0),
-                l.percentile(99.0),
-                l.max()
-            )?;
-        }
-        Ok(())
-    }
-}
-
-/// Runs the benchmark against a fresh server in a temporary data directory.
-pub async fn run(config: &Config) -> Result<Report, String> {
-    let dir = TempDir::new();
-    let result = run_in(config, dir.0.join("data")).await;
-    drop(dir);
-    result
-}
-
-async fn run_in(config: &Config, data_dir: PathBuf) -> Result<Report, String> {
-    let server = evert_server::start(evert_server::ServerConfig {
-        listen: "127.0.0.1:0".parse().expect("address"),
-        http_listen: Some("127.0.0.1:0".parse().expect("address")),
-        data_dir,
-        workers: config.workers,
-        tick: Duration::from_millis(1000),
-        log_compaction_interval: None,
-        log_compaction_min_bytes: None,
-    })
-    .await
-    .map_err(|e| format!("evert did not start: {e:?}"))?;
-    let pg_addr = server.pg_addr;
-    let http_addr = server.http_addr.ok_or("no HTTP listener")?;
-    let result = measure(config, pg_addr, http_addr).await;
-    server.shutdown().await;
-    result
-}
-
-async fn connect(addr: SocketAddr) -> Result<tokio_postgres::Client, String> {
-    let config = format!(
-        "host={} port={} user=evert dbname=materialize",
-        addr.ip(),
-        addr.port()
-    );
-    let (client, connection) = tokio_postgres::connect(&config, NoTls)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
-}
-
-fn db(e: tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(d) => format!("{}: {}", d.code().code(), d.message()),
-        None => e.to_string(),
-    }
-}
-
-async fn measure(
-    config: &Config,
-    pg_addr: SocketAddr,
-    http_addr: SocketAddr,
-) -> Result<Report, String> {
-    let client = connect(pg_addr).await?;
-    client
-        .batch_execute(
-            "CREATE TABLE dims (grp int, region text); \
-             CREATE TABLE facts (id bigint, grp int, amount int);",
+            "  REFRESH MATERIALIZED VIEW: {}",
+            self.latencies.summary()
         )
-        .await
-        .map_err(db)?;
+    }
+}
+
+/// The rows of `bench/results/latency.csv`.
+pub fn csv(config: &Config, evert: &Report, postgres: Option<&PostgresReport>) -> Csv {
+    let mut csv = Csv::new(&[
+        "rows", "system", "writes", "load_s", "view_s", "p50_ms", "p99_ms", "max_ms",
+    ]);
+    let mut push = |system: &str, load: Duration, view: Duration, l: &Latencies| {
+        csv.push(vec![
+            config.rows.to_string(),
+            system.to_string(),
+            l.len().to_string(),
+            format!("{:.3}", load.as_secs_f64()),
+            format!("{:.3}", view.as_secs_f64()),
+            format!("{:.3}", ms(l.percentile(50.0))),
+            format!("{:.3}", ms(l.percentile(99.0))),
+            format!("{:.3}", ms(l.max())),
+        ])
+    };
+    push("evert-pgwire", evert.load, evert.view, &evert.pgwire);
+    push("evert-websocket", evert.load, evert.view, &evert.websocket);
+    if let Some(p) = postgres {
+        push("postgres-refresh", p.load, p.view, &p.latencies);
+    }
+    csv
+}
+
+/// Runs evert's side against a fresh in-process server.
+pub async fn run(config: &Config) -> Result<Report, String> {
+    let server = Evert::start(config.workers).await?;
+    let result = measure(config, &server).await;
+    server.stop().await;
+    result
+}
+
+/// The tables and the view, in SQL both systems accept.
+const SCHEMA: &str = "CREATE TABLE dims (grp int, region text); \
+                      CREATE TABLE facts (id bigint, grp int, amount int);";
+const VIEW: &str = "CREATE MATERIALIZED VIEW totals AS \
+                    SELECT d.region, count(*) AS n, sum(f.amount) AS total \
+                    FROM facts f JOIN dims d ON f.grp = d.grp GROUP BY d.region";
+
+/// Loads both tables, in chunks so that no statement holds every row at once.
+async fn load(client: &Client, config: &Config) -> Result<Duration, String> {
     let started = Instant::now();
     client
         .batch_execute(&format!(
@@ -184,7 +174,6 @@ async fn measure(
         ))
         .await
         .map_err(db)?;
-    // In chunks, so no single statement holds every row at once.
     const CHUNK: u64 = 100_000;
     let mut next = 1;
     while next <= config.rows {
@@ -198,16 +187,24 @@ async fn measure(
             .map_err(db)?;
         next = last + 1;
     }
-    let load = started.elapsed();
+    Ok(started.elapsed())
+}
+
+/// The k-th write: the same rows in both systems.
+fn write_params(config: &Config, k: i64) -> (i64, i32, i32) {
+    (
+        config.rows as i64 + 1 + k,
+        (k % config.groups as i64) as i32,
+        1,
+    )
+}
+
+async fn measure(config: &Config, server: &Evert) -> Result<Report, String> {
+    let client = server.connect().await?;
+    client.batch_execute(SCHEMA).await.map_err(db)?;
+    let load = load(&client, config).await?;
     let started = Instant::now();
-    client
-        .batch_execute(
-            "CREATE MATERIALIZED VIEW totals AS \
-             SELECT d.region, count(*) AS n, sum(f.amount) AS total \
-             FROM facts f JOIN dims d ON f.grp = d.grp GROUP BY d.region",
-        )
-        .await
-        .map_err(db)?;
+    client.batch_execute(VIEW).await.map_err(db)?;
     // The view is hydrated once a read of it returns.
     let regions: i64 = client
         .query_one("SELECT count(*) FROM totals", &[])
@@ -222,12 +219,13 @@ async fn measure(
     // The subscribers report (timestamp, arrival) for each new timestamp they see.
     let (pg_tx, pg_rx) = mpsc::unbounded_channel();
     let (ws_tx, ws_rx) = mpsc::unbounded_channel();
-    let pg_reader = connect(pg_addr).await?;
+    let pg_reader = server.connect().await?;
     let pg_stream = pg_reader
         .copy_out("COPY (SUBSCRIBE totals WITH (SNAPSHOT = false)) TO STDOUT")
         .await
         .map_err(db)?;
     let pg_task = tokio::spawn(follow_pgwire(Box::pin(pg_stream), pg_tx));
+    let http_addr = server.http_addr().ok_or("no HTTP listener")?;
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{http_addr}/api/ws"))
         .await
         .map_err(|e| format!("WebSocket: {e}"))?;
@@ -242,25 +240,8 @@ async fn measure(
     }
     let ws_task = tokio::spawn(follow_websocket(ws, ws_tx));
 
-    // The writer: one row at a time, at a steady rate.
-    let insert = client
-        .prepare("INSERT INTO facts VALUES ($1, $2, $3)")
-        .await
-        .map_err(db)?;
-    let mut acknowledged = Vec::with_capacity(config.writes as usize);
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / config.rate as f64));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let started = Instant::now();
-    for k in 0..config.writes as i64 {
-        ticker.tick().await;
-        let id = config.rows as i64 + 1 + k;
-        let grp = (k % config.groups as i64) as i32;
-        client
-            .execute(&insert, &[&id, &grp, &1i32])
-            .await
-            .map_err(db)?;
-        acknowledged.push(Instant::now());
-    }
+    let acknowledged = write_steadily(&client, config, None).await?;
     let write_duration = started.elapsed();
 
     let pgwire = collect(pg_rx, &acknowledged, "pgwire").await?;
@@ -274,6 +255,119 @@ async fn measure(
         write_duration,
         pgwire,
         websocket,
+    })
+}
+
+/// The writer: one row at a time at a steady rate, each waiting for its acknowledgement.
+/// Returns the acknowledgement instants; also appends them to `shared` as they happen.
+async fn write_steadily(
+    client: &Client,
+    config: &Config,
+    shared: Option<&Mutex<Vec<Instant>>>,
+) -> Result<Vec<Instant>, String> {
+    let insert = client
+        .prepare("INSERT INTO facts VALUES ($1, $2, $3)")
+        .await
+        .map_err(db)?;
+    let mut acknowledged = Vec::with_capacity(config.writes as usize);
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / config.rate as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for k in 0..config.writes as i64 {
+        ticker.tick().await;
+        let (id, grp, amount) = write_params(config, k);
+        client
+            .execute(&insert, &[&id, &grp, &amount])
+            .await
+            .map_err(db)?;
+        let at = Instant::now();
+        acknowledged.push(at);
+        if let Some(shared) = shared {
+            shared.lock().expect("acks").push(at);
+        }
+    }
+    Ok(acknowledged)
+}
+
+/// Runs PostgreSQL's side: the same tables, data, view and writes, with the view refreshed
+/// in a loop (see the crate docs). Leaves no tables behind in the server.
+pub async fn run_postgres(config: &Config, pg: &Postgres) -> Result<PostgresReport, String> {
+    let client = pg.connect().await?;
+    let cleanup = "DROP MATERIALIZED VIEW IF EXISTS totals; DROP TABLE IF EXISTS facts; DROP TABLE IF EXISTS dims;";
+    client.batch_execute(cleanup).await.map_err(db)?;
+    let result = measure_postgres(config, pg, &client).await;
+    client.batch_execute(cleanup).await.map_err(db)?;
+    result
+}
+
+async fn measure_postgres(
+    config: &Config,
+    pg: &Postgres,
+    client: &Client,
+) -> Result<PostgresReport, String> {
+    client.batch_execute(SCHEMA).await.map_err(db)?;
+    let load = load(client, config).await?;
+    client.batch_execute("ANALYZE").await.map_err(db)?;
+    let started = Instant::now();
+    client.batch_execute(VIEW).await.map_err(db)?;
+    let view = started.elapsed();
+
+    let acks: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::new()));
+    let refresher = pg.connect().await?;
+    let writes = config.writes as usize;
+    let refresh_acks = Arc::clone(&acks);
+    // Each refresh covers the writes acknowledged before it started.
+    let refresh_task = tokio::spawn(async move {
+        let mut latencies = Vec::with_capacity(writes);
+        let mut refreshes = 0usize;
+        let mut refresh_time = Duration::ZERO;
+        let deadline = Instant::now() + Duration::from_secs(3600);
+        while latencies.len() < writes && Instant::now() < deadline {
+            let covered: Vec<Instant> = {
+                let acks = refresh_acks.lock().expect("acks");
+                acks[latencies.len()..].to_vec()
+            };
+            if covered.is_empty() {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                continue;
+            }
+            let started = Instant::now();
+            refresher
+                .batch_execute("REFRESH MATERIALIZED VIEW totals")
+                .await
+                .map_err(db)?;
+            let done = Instant::now();
+            refreshes += 1;
+            refresh_time += done - started;
+            latencies.extend(covered.iter().map(|ack| done - *ack));
+        }
+        Ok::<_, String>((latencies, refreshes, refresh_time))
+    });
+    write_steadily(client, config, Some(&acks)).await?;
+    let (latencies, refreshes, refresh_time) = refresh_task
+        .await
+        .map_err(|e| format!("refresher: {e}"))??;
+    if latencies.len() != writes {
+        return Err(format!(
+            "PostgreSQL: {} of {writes} writes refreshed",
+            latencies.len()
+        ));
+    }
+    // The view holds every write.
+    let n: i64 = client
+        .query_one("SELECT sum(n)::bigint FROM totals", &[])
+        .await
+        .map_err(db)?
+        .get(0);
+    if n as u64 != config.rows + writes as u64 {
+        return Err(format!("PostgreSQL's view counts {n} rows"));
+    }
+    Ok(PostgresReport {
+        load,
+        view,
+        writes,
+        refreshes,
+        mean_refresh: refresh_time / refreshes.max(1) as u32,
+        latencies: Latencies::new(latencies),
     })
 }
 
@@ -303,13 +397,13 @@ async fn collect(
     if first_seen.len() != acknowledged.len() {
         return Err(format!("{name}: more timestamps than writes"));
     }
-    let mut latencies: Vec<Duration> = first_seen
-        .values()
-        .zip(acknowledged)
-        .map(|(arrived, acked)| arrived.saturating_duration_since(*acked))
-        .collect();
-    latencies.sort();
-    Ok(Latencies(latencies))
+    Ok(Latencies::new(
+        first_seen
+            .values()
+            .zip(acknowledged)
+            .map(|(arrived, acked)| arrived.saturating_duration_since(*acked))
+            .collect(),
+    ))
 }
 
 async fn follow_pgwire(
@@ -341,26 +435,5 @@ where
                 let _ = arrivals.send((timestamp, at));
             }
         }
-    }
-}
-
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!("evert-bench-{}-{nanos}", std::process::id()));
-        let _ = std::fs::create_dir_all(&path);
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -1,9 +1,14 @@
-//! `cargo run -p evert-bench-latency --release -- --rows 1000000`: see the library's docs.
+//! `cargo run -p evert-bench-latency --release -- --rows 1000000 [--pg CONNINFO]`: see the
+//! library's docs.
+
+use std::path::PathBuf;
 
 use clap::Parser;
-use evert_bench_latency::{run, Config};
+use evert_bench_common::{csv_path, Postgres};
+use evert_bench_latency::{csv, run, run_postgres, Config};
 
-/// Write-to-subscriber latency under a join + aggregate view (docs/benchmarks.md).
+/// Write-to-subscriber latency under a join + aggregate view, against PostgreSQL's
+/// REFRESH MATERIALIZED VIEW (docs/benchmarks.md).
 #[derive(Parser)]
 struct Args {
     /// Rows in the fact table.
@@ -24,6 +29,16 @@ struct Args {
     /// Dataflow worker threads.
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// The PostgreSQL baseline's connection string; without it a throwaway PostgreSQL 15
+    /// is started (when installed).
+    #[arg(long)]
+    pg: Option<String>,
+    /// Skip the PostgreSQL baseline.
+    #[arg(long)]
+    no_pg: bool,
+    /// Where to write the CSV (default: bench/results/latency.csv; none with --smoke).
+    #[arg(long)]
+    csv: Option<PathBuf>,
     /// A tiny run that takes seconds (overrides the sizes).
     #[arg(long)]
     smoke: bool,
@@ -32,6 +47,13 @@ struct Args {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    if let Err(e) = main_inner(args).await {
+        eprintln!("benchmark failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn main_inner(args: Args) -> Result<(), String> {
     let config = if args.smoke {
         Config::smoke()
     } else {
@@ -45,11 +67,28 @@ async fn main() {
         }
     };
     println!("{config:?}");
-    match run(&config).await {
-        Ok(report) => print!("{report}"),
-        Err(e) => {
-            eprintln!("benchmark failed: {e}");
-            std::process::exit(1);
+    let report = run(&config).await?;
+    print!("{report}");
+    let pg = if args.no_pg {
+        None
+    } else {
+        Postgres::open(args.pg.as_deref())?
+    };
+    let pg_report = match &pg {
+        Some(pg) => {
+            println!("{}", pg.version().await?);
+            let r = run_postgres(&config, pg).await?;
+            print!("{r}");
+            Some(r)
         }
+        None => {
+            println!("PostgreSQL: skipped (no --pg and no PostgreSQL 15 installed)");
+            None
+        }
+    };
+    if let Some(path) = csv_path(args.csv, "latency", args.smoke) {
+        csv(&config, &report, pg_report.as_ref()).write(&path)?;
+        println!("wrote {}", path.display());
     }
+    Ok(())
 }

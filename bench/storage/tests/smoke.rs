@@ -23,3 +23,16 @@ async fn replay_smoke() {
         r.rows_replayed
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_commit_postgres_smoke() {
+    let Some(pg) = evert_bench_common::Postgres::open(None).expect("PostgreSQL starts") else {
+        eprintln!("PostgreSQL 15 is not installed: the baseline is not exercised");
+        return;
+    };
+    let r =
+        evert_bench_storage::group_commit_postgres(&pg.conninfo(), 8, Duration::from_millis(300))
+            .await;
+    assert!(r.writes > 0, "writers made progress");
+    assert!(r.commits.is_none());
+}
