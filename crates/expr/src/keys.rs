@@ -8,7 +8,7 @@
 //! numerics without trailing zeros, floats without a negative zero. The rows themselves keep
 //! their values as they are, so what is displayed does not change.
 
-use evert_repr::Datum;
+use evert_repr::{Datum, Row, ScalarType};
 
 /// The canonical form of `d`, or `None` if `d` is already canonical.
 pub fn canonical_key_datum(d: Datum<'_>) -> Option<Datum<'static>> {
@@ -21,5 +21,40 @@ pub fn canonical_key_datum(d: Datum<'_>) -> Option<Datum<'static>> {
         Datum::Float64(f) if f == 0.0 && f.is_sign_negative() => Some(Datum::Float64(0.0)),
         Datum::Float32(f) if f == 0.0 && f.is_sign_negative() => Some(Datum::Float32(0.0)),
         _ => None,
+    }
+}
+
+/// Whether values of type `typ` can have several representations (see the module
+/// documentation), so that grouping or deduplicating them must go through canonical keys.
+pub fn has_several_representations(typ: &ScalarType) -> bool {
+    matches!(
+        typ,
+        ScalarType::Numeric { .. } | ScalarType::Float32 | ScalarType::Float64
+    )
+}
+
+/// The row with every datum in canonical form (`row` itself if it already is).
+pub fn canonical_row(row: &Row) -> Row {
+    if row.iter().all(|d| canonical_key_datum(d).is_none()) {
+        return row.clone();
+    }
+    Row::pack(row.iter().map(|d| canonical_key_datum(d).unwrap_or(d)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn canonical_rows_of_equal_values_are_equal() {
+        let a = Row::pack_slice(&[Datum::Numeric(Decimal::new(0, 1)), Datum::Float64(-0.0)]);
+        let b = Row::pack_slice(&[Datum::Numeric(Decimal::new(0, 2)), Datum::Float64(0.0)]);
+        assert_ne!(a, b);
+        assert_eq!(canonical_row(&a), canonical_row(&b));
+        let c = Row::pack_slice(&[Datum::Numeric(Decimal::new(150, 2)), Datum::String("x")]);
+        let d = Row::pack_slice(&[Datum::Numeric(Decimal::new(15, 1)), Datum::String("x")]);
+        assert_eq!(canonical_row(&c), canonical_row(&d));
+        assert_eq!(canonical_row(&d), d);
     }
 }

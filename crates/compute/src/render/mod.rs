@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use differential_dataflow::operators::arrange::TraceAgent;
 use differential_dataflow::{AsCollection, VecCollection};
-use evert_expr::keys::canonical_key_datum;
+use evert_expr::keys::{canonical_key_datum, has_several_representations};
 use evert_expr::{EvalError, Id, MapFilterProject, MirRelationExpr, MirScalarExpr, TableFunc};
 use evert_repr::{Datum, Diff, GlobalId, Row, RowArena, Timestamp};
 use timely::dataflow::operators::vec::ToStream;
@@ -322,12 +322,33 @@ impl<'s, T: RenderTime> Context<'s, T> {
                 group_key,
                 aggregates,
             } => {
+                // Keys of numerics and floats are grouped by their canonical form, so that
+                // `0.0` and `0.00` fall into one group (see `evert_expr::keys`).
+                let input_type = input.typ();
+                let canonical_key = group_key.iter().any(|k| {
+                    has_several_representations(&k.typ(&input_type.column_types).scalar_type)
+                });
+                let canonical_distinct: Vec<bool> = aggregates
+                    .iter()
+                    .map(|a| {
+                        a.distinct
+                            && a.args.iter().any(|e| {
+                                has_several_representations(
+                                    &e.typ(&input_type.column_types).scalar_type,
+                                )
+                            })
+                    })
+                    .collect();
                 let input = self.render(input)?;
                 Ok(reduce::render_reduce(
                     self,
                     input,
                     group_key.clone(),
                     aggregates.clone(),
+                    reduce::Canonical {
+                        key: canonical_key,
+                        distinct: canonical_distinct,
+                    },
                 ))
             }
             MirRelationExpr::TopK {
@@ -368,7 +389,16 @@ impl<'s, T: RenderTime> Context<'s, T> {
                 ))
             }
             MirRelationExpr::Threshold { input } => {
+                let canonical = input
+                    .typ()
+                    .column_types
+                    .iter()
+                    .any(|c| has_several_representations(&c.scalar_type));
                 let input = self.render(input)?;
+                if canonical {
+                    let oks = reduce::render_canonical_threshold(input.as_collection());
+                    return Ok(CollectionBundle::from_collections(oks, input.errs));
+                }
                 let oks =
                     input
                         .as_collection()

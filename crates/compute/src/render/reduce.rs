@@ -12,12 +12,16 @@
 //! - **Other** aggregates (`min`, `max`, `string_agg`, `DISTINCT` aggregates, …) keep each
 //!   group's values arranged and recompute the group's result when it changes: the state is
 //!   the distinct values per group, and an update costs time proportional to its group.
+//!
+//! Keys of numeric or float type are grouped by their canonical form (`Canonical`), so that
+//! `0.0` and `0.00` are one group, as in PostgreSQL.
 
 use std::cmp::Ordering;
 
 use differential_dataflow::difference::{IsZero, Multiply, Semigroup};
 use differential_dataflow::trace::implementations::{ValBuilder, ValSpine};
 use differential_dataflow::VecCollection;
+use evert_expr::keys::canonical_row;
 use evert_expr::relation::agg::Accumulator;
 use evert_expr::{AggregateExpr, AggregateFunc, EvalError, MirScalarExpr};
 use evert_repr::{Datum, Diff, Row, RowArena};
@@ -102,6 +106,23 @@ impl Multiply<Diff> for Accums {
 
 /// Tags separating the partial results in the evaluated input stream.
 const ACCUMULABLE: usize = usize::MAX;
+/// The tag of a group's representative key (see `Canonical`).
+const REPRESENTATIVE: usize = usize::MAX - 1;
+
+/// Where grouping must compare values rather than bytes (see `evert_expr::keys`): a numeric
+/// keeps its scale, so `0.0` and `0.00` are equal values with different bytes.
+///
+/// With `key`, rows are grouped by the canonical form of their key, and each group is
+/// output with a *representative* key: the smallest (in row order, so the same at every
+/// time and on every worker) of the keys its rows actually have. PostgreSQL shows the first
+/// row it happens to see; evert's choice is deterministic. The representatives cost one
+/// more arrangement, of the distinct keys of each group. `distinct[i]` does the same for the
+/// values of a `DISTINCT` aggregate.
+#[derive(Clone, Debug, Default)]
+pub struct Canonical {
+    pub key: bool,
+    pub distinct: Vec<bool>,
+}
 
 type KeyedResults<'s, T> = VecCollection<'s, T, (Row, (usize, Result<Row, EvalError>)), Diff>;
 
@@ -110,6 +131,7 @@ pub fn render_reduce<'s, T: RenderTime>(
     input: CollectionBundle<'s, T>,
     group_key: Vec<MirScalarExpr>,
     aggregates: Vec<AggregateExpr>,
+    canonical: Canonical,
 ) -> CollectionBundle<'s, T> {
     let accumulable: Vec<usize> = aggregates
         .iter()
@@ -122,7 +144,10 @@ pub fn render_reduce<'s, T: RenderTime>(
         .collect();
     // The accumulable partial also defines which groups exist, so it is always rendered
     // unless a single non-accumulable aggregate is all there is.
+    // With canonical keys the group's existence must come from the row count too, as the
+    // representatives are collated with the other partials.
     let need_accumulable = !accumulable.is_empty()
+        || canonical.key
         || others.len() != 1
         || others.iter().any(|i| aggregates[*i].filter.is_some());
 
@@ -132,6 +157,7 @@ pub fn render_reduce<'s, T: RenderTime>(
     let accumulable_list = accumulable.clone();
     let others_list = others.clone();
     let mut arena = RowArena::new();
+    let canonical_key = canonical.key;
     let (evaluated, eval_errs) =
         flat_map_fallible(input.as_collection(), "ReduceInputs", move |row: Row| {
             let results = evaluate_inputs(
@@ -141,6 +167,7 @@ pub fn render_reduce<'s, T: RenderTime>(
                 &accumulable_list,
                 &others_list,
                 need_accumulable,
+                canonical_key,
                 &arena,
             );
             arena.clear();
@@ -215,7 +242,20 @@ pub fn render_reduce<'s, T: RenderTime>(
             .clone()
             .filter(move |(_, (tag, _))| *tag == index)
             .map(|(key, (_, payload))| (key, payload));
-        if aggregate.distinct {
+        if aggregate.distinct && canonical.distinct.get(index).copied().unwrap_or(false) {
+            // One value per canonical form: the smallest of its representations.
+            values = values
+                .map(|(key, payload)| ((key, canonical_row(&payload)), payload))
+                .reduce_named(
+                    "DistinctCanonical",
+                    |_key: &(Row, Row), input: &[(&Row, Diff)], output: &mut Vec<(Row, Diff)>| {
+                        if let Some((first, _)) = input.iter().find(|(_, diff)| *diff > 0) {
+                            output.push(((*first).clone(), 1));
+                        }
+                    },
+                )
+                .map(|((key, _), payload)| (key, payload));
+        } else if aggregate.distinct {
             values = values
                 .threshold_named("Distinct", |_, count: &Diff| if *count > 0 { 1 } else { 0 });
         }
@@ -249,6 +289,26 @@ pub fn render_reduce<'s, T: RenderTime>(
         partials.push(finished);
     }
 
+    if canonical.key {
+        let representatives = evaluated
+            .clone()
+            .filter(|(_, (tag, _))| *tag == REPRESENTATIVE)
+            .map(|(key, (_, original))| (key, original))
+            .reduce_named(
+                "Representative",
+                |_key: &Row,
+                 input: &[(&Row, Diff)],
+                 output: &mut Vec<(Result<Row, EvalError>, Diff)>| {
+                    // The input is sorted: the first key present is the smallest.
+                    if let Some((first, _)) = input.iter().find(|(_, diff)| *diff > 0) {
+                        output.push((Ok((*first).clone()), 1));
+                    }
+                },
+            )
+            .map(|(key, result)| (key, (REPRESENTATIVE, result)));
+        partials.push(representatives);
+    }
+
     let arity = aggregates.len();
     let accumulable_positions = accumulable.clone();
     let defaults: Vec<Row> = aggregates
@@ -273,12 +333,14 @@ pub fn render_reduce<'s, T: RenderTime>(
                   output: &mut Vec<(Result<Row, EvalError>, Diff)>| {
                 let mut values: Vec<Option<Row>> = vec![None; arity];
                 let mut exists = false;
+                let mut representative = None;
                 for ((tag, result), _) in input {
                     match result {
                         Err(e) => {
                             output.push((Err(e.clone()), 1));
                             return;
                         }
+                        Ok(row) if *tag == REPRESENTATIVE => representative = Some(row),
                         Ok(row) if *tag == ACCUMULABLE => {
                             exists = true;
                             for (position, datum) in accumulable_positions.iter().zip(row.iter()) {
@@ -292,6 +354,19 @@ pub fn render_reduce<'s, T: RenderTime>(
                     return;
                 }
                 let mut out = Row::default();
+                if canonical_key {
+                    // The output row starts with the group's representative key.
+                    match representative {
+                        Some(key) => out.appender().extend_by_row(key),
+                        None => {
+                            output.push((
+                                Err(EvalError::Internal("a group without a key".into())),
+                                1,
+                            ));
+                            return;
+                        }
+                    }
+                }
                 for (i, v) in values.iter().enumerate() {
                     out.appender()
                         .extend_by_row(v.as_ref().unwrap_or(&defaults[i]));
@@ -304,8 +379,11 @@ pub fn render_reduce<'s, T: RenderTime>(
     let (oks, result_errs) = flat_map_fallible(
         collated,
         "ReduceOutput",
-        |(key, result): (Row, Result<Row, EvalError>)| {
+        move |(key, result): (Row, Result<Row, EvalError>)| {
             Some(result.map(|values| {
+                if canonical_key {
+                    return values;
+                }
                 let mut row = key;
                 row.appender().extend_by_row(&values);
                 row
@@ -325,6 +403,7 @@ fn evaluate_inputs(
     accumulable: &[usize],
     others: &[usize],
     need_accumulable: bool,
+    canonical_key: bool,
     arena: &RowArena,
 ) -> Vec<Result<(Row, (usize, Row)), EvalError>> {
     let datums: Vec<Datum> = row.iter().collect();
@@ -338,13 +417,18 @@ fn evaluate_inputs(
             }
         }
     }
+    let mut out = Vec::with_capacity(2 + others.len());
+    if canonical_key {
+        let canonical = canonical_row(&key);
+        out.push(Ok((canonical.clone(), (REPRESENTATIVE, key))));
+        key = canonical;
+    }
     let passes_filter = |a: &AggregateExpr| -> Result<bool, EvalError> {
         match &a.filter {
             None => Ok(true),
             Some(f) => Ok(f.eval(&datums, arena)? == Datum::True),
         }
     };
-    let mut out = Vec::with_capacity(1 + others.len());
     if need_accumulable {
         let mut payload = Row::default();
         let mut packer = payload.packer();
@@ -383,4 +467,36 @@ fn evaluate_inputs(
         out.push(Ok((key.clone(), (*i, payload))));
     }
     out
+}
+
+/// `Threshold` over rows whose values can have several representations: rows are counted
+/// by their canonical form, so `0.0` from one input cancels `-0.00` from another (EXCEPT,
+/// INTERSECT). Within a canonical form, negative counts cancel the smallest representations
+/// first, and the rest are output as they are: when nothing cancels across representations
+/// (an outer join's unmatched rows), the output is exactly the positive rows.
+pub fn render_canonical_threshold<'s, T: RenderTime>(
+    rows: VecCollection<'s, T, Row, Diff>,
+) -> VecCollection<'s, T, Row, Diff> {
+    rows.map(|row| (canonical_row(&row), row))
+        .reduce_named(
+            "ThresholdCanonical",
+            |_key: &Row, input: &[(&Row, Diff)], output: &mut Vec<(Row, Diff)>| {
+                let mut to_cancel: Diff = input
+                    .iter()
+                    .filter(|(_, diff)| *diff < 0)
+                    .map(|(_, diff)| -*diff)
+                    .sum();
+                for (row, diff) in input {
+                    if *diff <= 0 {
+                        continue;
+                    }
+                    let cancelled = to_cancel.min(*diff);
+                    to_cancel -= cancelled;
+                    if *diff > cancelled {
+                        output.push(((*row).clone(), *diff - cancelled));
+                    }
+                }
+            },
+        )
+        .map(|(_, row)| row)
 }
