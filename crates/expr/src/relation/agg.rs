@@ -272,43 +272,103 @@ fn variance<'a>(
     }
     let is_float = matches!(values.first(), Some((Datum::Float64(_), _)));
     if is_float {
-        let count = n as f64;
-        let mean = values
-            .iter()
-            .map(|(v, d)| v.unwrap_float64() * *d as f64)
-            .sum::<f64>()
-            / count;
-        let sq: f64 = values
-            .iter()
-            .map(|(v, d)| (v.unwrap_float64() - mean).powi(2) * *d as f64)
-            .sum();
-        let var = sq / if sample { count - 1.0 } else { count };
+        let (count, sxx) = float_moments(&values);
+        let var = sxx / if sample { count - 1.0 } else { count };
         return Ok(Datum::Float64(if sqrt { var.sqrt() } else { var }));
     }
+    numeric_variance(&values, n, sample, sqrt)
+}
+
+/// The count and the sum of squared deviations of float values, by PostgreSQL's
+/// Youngs-Cramer updates (`float8_accum`, and `float8_combine` for a value repeated `d`
+/// times), so that results agree with PostgreSQL's to the last bit when the values come in
+/// the same order (here: ascending).
+fn float_moments(values: &[(Datum, Diff)]) -> (f64, f64) {
+    let mut values = values.to_vec();
+    values.sort_by(|(a, _), (b, _)| a.cmp(b));
+    let (mut n, mut sx, mut sxx) = (0.0_f64, 0.0_f64, 0.0_f64);
+    for (v, d) in &values {
+        let v = v.unwrap_float64();
+        if *d == 1 {
+            let previous = n;
+            n += 1.0;
+            sx += v;
+            if previous > 0.0 {
+                let tmp = v * n - sx;
+                sxx += tmp * tmp / (n * previous);
+            } else if !v.is_finite() {
+                sxx = f64::NAN;
+            }
+        } else {
+            let n2 = *d as f64;
+            let sx2 = v * n2;
+            if n == 0.0 {
+                n = n2;
+                sx = sx2;
+                sxx = if v.is_finite() { 0.0 } else { f64::NAN };
+            } else {
+                let total = n + n2;
+                let tmp = sx / n - sx2 / n2;
+                sxx += n * n2 * tmp * tmp / total;
+                sx += sx2;
+                n = total;
+            }
+        }
+        if sx.is_infinite() || sxx.is_infinite() {
+            sxx = f64::NAN;
+        }
+    }
+    (n, sxx)
+}
+
+/// PostgreSQL's numeric variance (`numeric_stddev_internal`): from the exact sums
+/// `Σx` and `Σx²`, `(N·Σx² − (Σx)²) / (N·(N−1))` (or `N·N` for the population), divided with
+/// the scale rule of numeric division (at least 16 significant digits, and no fewer
+/// fractional digits than `2·scale(Σx)`); the square root keeps that scale. A numerator that
+/// is not positive gives exactly `0`.
+fn numeric_variance(
+    values: &[(Datum, Diff)],
+    n: Diff,
+    sample: bool,
+    sqrt: bool,
+) -> Result<Datum<'static>, EvalError> {
     let count = Decimal::from(n);
     let mut sum = Decimal::ZERO;
-    for (v, d) in &values {
-        sum = sum
-            .checked_add(v.unwrap_numeric() * Decimal::from(*d))
+    let mut sum_squares = Decimal::ZERO;
+    let mut scale = 0;
+    for (v, d) in values {
+        let v = v.unwrap_numeric();
+        let d = Decimal::from(*d);
+        scale = scale.max(v.scale());
+        let term = v.checked_mul(d).ok_or(EvalError::NumericOverflow)?;
+        sum = sum.checked_add(term).ok_or(EvalError::NumericOverflow)?;
+        let square = v
+            .checked_mul(v)
+            .and_then(|sq| sq.checked_mul(d))
+            .ok_or(EvalError::NumericOverflow)?;
+        sum_squares = sum_squares
+            .checked_add(square)
             .ok_or(EvalError::NumericOverflow)?;
     }
-    let mean = sum / count;
-    let mut sq = Decimal::ZERO;
-    for (v, d) in &values {
-        let diff = v.unwrap_numeric() - mean;
-        sq = sq
-            .checked_add(diff * diff * Decimal::from(*d))
-            .ok_or(EvalError::NumericOverflow)?;
+    let numerator = count
+        .checked_mul(sum_squares)
+        .and_then(|a| sum.checked_mul(sum).and_then(|b| a.checked_sub(b)))
+        .ok_or(EvalError::NumericOverflow)?;
+    if numerator <= Decimal::ZERO {
+        return Ok(Datum::Numeric(Decimal::ZERO));
     }
-    let denom = if sample { count - Decimal::ONE } else { count };
-    let var = sq.checked_div(denom).ok_or(EvalError::NumericOverflow)?;
-    let result = if sqrt {
-        var.sqrt().ok_or(EvalError::NumericOverflow)?
-    } else {
-        var
-    };
-    let scale = (16 - numeric::integer_digits(&result) as i32).max(0) as u32;
-    Ok(Datum::Numeric(numeric::rescale(result, scale.min(20))))
+    let numerator = numeric::rescale(numerator, (2 * scale).min(numeric::MAX_SCALE));
+    let denominator = count
+        .checked_mul(if sample { count - Decimal::ONE } else { count })
+        .ok_or(EvalError::NumericOverflow)?;
+    let variance = numeric::div(numerator, denominator)
+        .map_err(|_| EvalError::NumericOverflow)?
+        .ok_or(EvalError::NumericOverflow)?;
+    if !sqrt {
+        return Ok(Datum::Numeric(variance));
+    }
+    let root = variance.sqrt().ok_or(EvalError::NumericOverflow)?;
+    Ok(Datum::Numeric(numeric::rescale(root, variance.scale())))
 }
 
 /// The running state of an accumulable aggregate. Adding a value with multiplicity `d` and
