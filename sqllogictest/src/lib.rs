@@ -134,8 +134,13 @@ impl std::error::Error for DbError {}
 impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> Self {
         match e.as_db_error() {
+            // The DETAIL follows the message on its own line, so that `statement error`
+            // regexes can check it too.
             Some(db) => DbError {
-                message: db.message().to_string(),
+                message: match db.detail() {
+                    Some(detail) => format!("{}\nDETAIL: {detail}", db.message()),
+                    None => db.message().to_string(),
+                },
                 sqlstate: Some(db.code().code().to_string()),
             },
             None => DbError {

@@ -171,3 +171,42 @@ async fn views_created_while_writers_run_are_correct() {
     eprintln!("CREATE MATERIALIZED VIEW took {ddl:?} while {total} writes ran");
     server.stop().await;
 }
+
+/// A transaction that wrote to a table before another session made a unique index on it:
+/// its COMMIT checks the new constraint, so the duplicate it holds is refused (PostgreSQL
+/// would have made the CREATE INDEX wait for the transaction instead; either way the table
+/// never holds a duplicate key).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn commit_checks_a_unique_index_created_meanwhile() {
+    let server = TestServer::start().await;
+    let first = server.connect().await;
+    let second = server.connect().await;
+    first
+        .batch_execute("CREATE TABLE d (k int); INSERT INTO d VALUES (1)")
+        .await
+        .unwrap();
+    first
+        .batch_execute("BEGIN; INSERT INTO d VALUES (1), (2)")
+        .await
+        .unwrap();
+    // The table has no duplicate yet: the transaction's rows are not committed.
+    second
+        .batch_execute("CREATE UNIQUE INDEX d_k ON d (k)")
+        .await
+        .unwrap();
+    let err = first
+        .batch_execute("COMMIT")
+        .await
+        .expect_err("the transaction's duplicate is refused at COMMIT");
+    assert_eq!(err.as_db_error().map(|e| e.code().code()), Some("23505"));
+    match run_simple(&second, "SELECT count(*) FROM d").await.unwrap() {
+        DBOutput::Rows { rows, .. } => assert_eq!(rows, vec![vec!["1".to_string()]]),
+        _ => panic!("SELECT returned no rows"),
+    }
+    // The session is usable afterwards.
+    first
+        .batch_execute("INSERT INTO d VALUES (2)")
+        .await
+        .unwrap();
+    server.stop().await;
+}

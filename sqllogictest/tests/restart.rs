@@ -88,3 +88,70 @@ async fn everything_survives_a_restart() {
     );
     server.stop().await;
 }
+
+/// A unique index is a constraint that must survive a restart, and DROP INDEX after the
+/// restart removes it (durably).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unique_index_survives_a_restart() {
+    let server = TestServer::start_in(TempDir::new("evert-restart-unique")).await;
+    let client = server.connect().await;
+    client
+        .batch_execute(
+            "CREATE TABLE t (a int, b text);
+             INSERT INTO t VALUES (1, 'x'), (2, 'y'), (NULL, 'z');
+             CREATE UNIQUE INDEX t_a ON t (a);
+             CREATE UNIQUE INDEX ON t (b);",
+        )
+        .await
+        .unwrap();
+    drop(client);
+    let dir = server.stop_keep().await;
+
+    let server = TestServer::start_in(dir).await;
+    let client = server.connect().await;
+    let err = client
+        .batch_execute("INSERT INTO t VALUES (1, 'w')")
+        .await
+        .expect_err("the unique index is enforced after a restart");
+    let db = err.as_db_error().expect("a database error");
+    assert_eq!(db.code().code(), "23505");
+    assert_eq!(
+        db.message(),
+        "duplicate key value violates unique constraint \"t_a\""
+    );
+    assert_eq!(db.detail(), Some("Key (a)=(1) already exists."));
+    let err = client
+        .batch_execute("INSERT INTO t VALUES (3, 'x')")
+        .await
+        .expect_err("the unnamed unique index keeps its name and is enforced");
+    assert_eq!(
+        err.as_db_error().map(|d| d.message().to_string()),
+        Some("duplicate key value violates unique constraint \"t_b_idx\"".to_string())
+    );
+    client
+        .batch_execute("INSERT INTO t VALUES (NULL, 'w'); DROP INDEX t_a;")
+        .await
+        .unwrap();
+    drop(client);
+    let dir = server.stop_keep().await;
+
+    // The dropped index stays dropped; the other is still enforced.
+    let server = TestServer::start_in(dir).await;
+    let client = server.connect().await;
+    client
+        .batch_execute("INSERT INTO t VALUES (1, 'v')")
+        .await
+        .unwrap();
+    assert!(client
+        .batch_execute("INSERT INTO t VALUES (5, 'v')")
+        .await
+        .is_err());
+    assert_eq!(
+        rows(&client, "SELECT a, b FROM t WHERE a = 1").await,
+        vec![
+            vec!["1".to_string(), "v".into()],
+            vec!["1".to_string(), "x".into()]
+        ]
+    );
+    server.stop().await;
+}

@@ -7,7 +7,7 @@
 use evert_repr::{ColumnType, Datum, GlobalId, RelationDesc, Row, ScalarType};
 use evert_sql::{CatalogRelation, RelationKind};
 
-use crate::catalog::{Catalog, ItemDetails, ItemKind, DEFAULT_SCHEMA};
+use crate::catalog::{Catalog, CatalogItem, ItemDetails, ItemKind, DEFAULT_SCHEMA};
 
 struct Builtin {
     id: u64,
@@ -617,7 +617,7 @@ pub fn contents(id: GlobalId, catalog: &Catalog, database: &str) -> Vec<Row> {
                         s(&item.durable.schema),
                         Some(table),
                         s(item.name()),
-                        s(&item.durable.create_sql),
+                        Some(index_definition(catalog, item)),
                     ]));
                 }
             }
@@ -795,7 +795,10 @@ pub fn contents(id: GlobalId, catalog: &Catalog, database: &str) -> Vec<Row> {
         }
         114 => {
             for item in catalog.items() {
-                let ItemDetails::Index { on, keys, .. } = &item.details else {
+                let ItemDetails::Index {
+                    on, keys, unique, ..
+                } = &item.details
+                else {
                     continue;
                 };
                 // Plain column keys are listed by number; expressions as 0, as PostgreSQL does.
@@ -812,7 +815,7 @@ pub fn contents(id: GlobalId, catalog: &Catalog, database: &str) -> Vec<Row> {
                     Datum::Int64(oid_of(*on)),
                     Datum::Int16(n),
                     Datum::Int16(n),
-                    Datum::False,
+                    Datum::from_bool(*unique),
                     Datum::False,
                     Datum::False,
                     Datum::True,
@@ -873,17 +876,7 @@ pub fn contents(id: GlobalId, catalog: &Catalog, database: &str) -> Vec<Row> {
             for item in catalog.items() {
                 let definition = match &item.details {
                     // PostgreSQL's spelling, which psql shows from " USING " on.
-                    ItemDetails::Index { on, key_text, .. } => {
-                        let on = catalog.get(*on);
-                        format!(
-                            "CREATE INDEX {} ON {}.{} USING btree ({})",
-                            item.name(),
-                            on.map(|o| o.durable.schema.as_str())
-                                .unwrap_or(DEFAULT_SCHEMA),
-                            on.map(|o| o.name()).unwrap_or("?"),
-                            key_text.join(", ")
-                        )
-                    }
+                    ItemDetails::Index { .. } => index_definition(catalog, item),
                     _ => match item.kind() {
                         ItemKind::View | ItemKind::MaterializedView => {
                             view_definition(&item.durable.create_sql)
@@ -1035,4 +1028,28 @@ fn view_definition(create_sql: &str) -> String {
         Some(i) => create_sql[i + 4..].trim().to_string(),
         None => String::new(),
     }
+}
+
+/// An index's definition as `pg_get_indexdef` and `pg_indexes.indexdef` spell it in
+/// PostgreSQL (psql's `\d` shows it from " USING " on).
+fn index_definition(catalog: &Catalog, item: &CatalogItem) -> String {
+    let ItemDetails::Index {
+        on,
+        key_text,
+        unique,
+        ..
+    } = &item.details
+    else {
+        return String::new();
+    };
+    let on = catalog.get(*on);
+    format!(
+        "CREATE {}INDEX {} ON {}.{} USING btree ({})",
+        if *unique { "UNIQUE " } else { "" },
+        item.name(),
+        on.map(|o| o.durable.schema.as_str())
+            .unwrap_or(DEFAULT_SCHEMA),
+        on.map(|o| o.name()).unwrap_or("?"),
+        key_text.join(", ")
+    )
 }

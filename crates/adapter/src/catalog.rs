@@ -83,6 +83,9 @@ pub enum ItemDetails {
         on: GlobalId,
         keys: Vec<MirScalarExpr>,
         key_text: Vec<String>,
+        /// `CREATE UNIQUE INDEX`: the keys (plain columns of a table) are a uniqueness
+        /// constraint named after the index.
+        unique: bool,
     },
     Source(SourceDetails),
 }
@@ -94,6 +97,14 @@ pub struct TableDetails {
     pub unique: Vec<Vec<usize>>,
     /// CHECK constraints: SQL text and the predicate over the table's columns.
     pub checks: Vec<(String, MirScalarExpr)>,
+}
+
+/// A set of columns on which a table may hold at most one row per non-NULL key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UniqueKey {
+    /// The constraint's name in error messages (`t_pkey`, `t_a_key`, or the index's name).
+    pub name: String,
+    pub columns: Vec<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -238,6 +249,54 @@ impl Catalog {
             .values()
             .filter(|i| matches!(&i.details, ItemDetails::Index { on, .. } if *on == id))
             .collect()
+    }
+
+    /// The uniqueness constraints of table `id`: its PRIMARY KEY, its UNIQUE constraints
+    /// and its unique indexes, each named as PostgreSQL names it.
+    pub fn unique_keys(&self, id: GlobalId) -> Vec<UniqueKey> {
+        let Some(item) = self.get(id) else {
+            return vec![];
+        };
+        let mut keys = Vec::new();
+        if let ItemDetails::Table(details) = &item.details {
+            if let Some(pk) = &details.primary_key {
+                keys.push(UniqueKey {
+                    name: format!("{}_pkey", item.name()),
+                    columns: pk.clone(),
+                });
+            }
+            for columns in &details.unique {
+                let names: Vec<&str> = columns
+                    .iter()
+                    .map(|c| item.desc.names[*c].as_str())
+                    .collect();
+                keys.push(UniqueKey {
+                    name: format!("{}_{}_key", item.name(), names.join("_")),
+                    columns: columns.clone(),
+                });
+            }
+        }
+        for index in self.indexes_on(id) {
+            if let ItemDetails::Index {
+                keys: exprs,
+                unique: true,
+                ..
+            } = &index.details
+            {
+                let columns: Option<Vec<usize>> = exprs
+                    .iter()
+                    .map(|e| match e {
+                        MirScalarExpr::Column(c) => Some(*c),
+                        _ => None,
+                    })
+                    .collect();
+                keys.push(UniqueKey {
+                    name: index.name().to_string(),
+                    columns: columns.expect("unique index keys are columns (checked at planning)"),
+                });
+            }
+        }
+        keys
     }
 
     /// A read-only view for the planner, for a session connected to `database`.

@@ -14,8 +14,10 @@
 use std::sync::Arc;
 
 use evert_compute::ComputeCommand;
-use evert_expr::MirScalarExpr;
-use evert_repr::{GlobalId, Interval, Timestamp};
+use evert_expr::{
+    AggregateExpr, AggregateFunc, BinaryFunc, ColumnOrder, MirRelationExpr, MirScalarExpr,
+};
+use evert_repr::{Datum, GlobalId, Interval, ScalarType, Timestamp};
 use evert_sql::parse::{normalize_name, Statement};
 use evert_sql::plan::statement::{plan_create_index, plan_create_table, plan_maintained_query};
 use evert_sql::plan::QueryLifetime;
@@ -123,6 +125,7 @@ impl Adapter {
                             on: plan.on,
                             keys: plan.keys,
                             key_text: plan.key_text,
+                            unique: plan.unique,
                         },
                         uses: vec![plan.on],
                         since,
@@ -174,19 +177,16 @@ impl Adapter {
         let mut catalog = (*self.catalog()).clone();
         let plan = plan_create_table(&catalog.for_session(&session.database), create)?;
         let (schema, name) = relation_name(&plan.name)?;
-        if let Some(existing) = catalog.name_taken(&schema, &name) {
+        if catalog.name_taken(&schema, &name).is_some() {
             if plan.if_not_exists {
                 return Ok(ExecuteResponse::Command {
                     tag: "CREATE TABLE".into(),
                     notice: Some(format!("relation \"{name}\" already exists, skipping")),
                 });
             }
-            return Err(PlanError::DuplicateObject(format!(
-                "{} \"{}\" already exists",
-                existing.kind().name(),
-                name
-            ))
-            .into());
+            return Err(
+                PlanError::DuplicateObject(format!("relation \"{name}\" already exists")).into(),
+            );
         }
         let id = catalog.allocate_id();
         let durable = DurableItem {
@@ -282,9 +282,7 @@ impl Adapter {
                 replaced = Some(existing.clone());
             } else {
                 return Err(PlanError::DuplicateObject(format!(
-                    "{} \"{}\" already exists",
-                    existing.kind().name(),
-                    name
+                    "relation \"{name}\" already exists"
                 ))
                 .into());
             }
@@ -396,19 +394,16 @@ impl Adapter {
                 candidate
             }
         };
-        if let Some(existing) = catalog.name_taken(DEFAULT_SCHEMA, &name) {
+        if catalog.name_taken(DEFAULT_SCHEMA, &name).is_some() {
             if plan.if_not_exists {
                 return Ok(ExecuteResponse::Command {
                     tag: "CREATE INDEX".into(),
                     notice: Some(format!("relation \"{name}\" already exists, skipping")),
                 });
             }
-            return Err(PlanError::DuplicateObject(format!(
-                "{} \"{}\" already exists",
-                existing.kind().name(),
-                name
-            ))
-            .into());
+            return Err(
+                PlanError::DuplicateObject(format!("relation \"{name}\" already exists")).into(),
+            );
         }
         let id = catalog.allocate_id();
         // The durable SQL names the index explicitly so that restart recreates the same name.
@@ -416,7 +411,8 @@ impl Adapter {
             sql.to_string()
         } else {
             format!(
-                "CREATE INDEX {} ON {} ({})",
+                "CREATE {}INDEX {} ON {} ({})",
+                if plan.unique { "UNIQUE " } else { "" },
                 quote_ident(&name),
                 quote_ident(on.name()),
                 plan.key_text.join(", ")
@@ -436,10 +432,17 @@ impl Adapter {
                 on: plan.on,
                 keys: plan.keys,
                 key_text: plan.key_text,
+                unique: plan.unique,
             },
             uses: vec![plan.on],
             since: 0,
         };
+        if plan.unique {
+            // Under the exclusive write lock, so no write slips in between the check and the
+            // constraint taking effect.
+            self.check_no_duplicates(session, &catalog, &on, &item)
+                .await?;
+        }
         let ts = self.commit_catalog(&[&durable], &[]).await?;
         item.since = ts;
         self.install_dataflow(&catalog, &item)?;
@@ -747,4 +750,78 @@ fn table_item(
         uses: vec![],
         since,
     })
+}
+
+impl Adapter {
+    /// `CREATE UNIQUE INDEX` on a table that already holds two rows with the same non-NULL
+    /// key fails, as in PostgreSQL, naming one duplicated key (the least).
+    async fn check_no_duplicates(
+        &self,
+        session: &Session,
+        catalog: &Catalog,
+        table: &CatalogItem,
+        index: &CatalogItem,
+    ) -> Result<(), AdapterError> {
+        let ItemDetails::Index { keys, .. } = &index.details else {
+            return Err(AdapterError::internal("not an index"));
+        };
+        let columns: Vec<usize> = keys
+            .iter()
+            .map(|k| match k {
+                MirScalarExpr::Column(c) => Ok(*c),
+                _ => Err(AdapterError::internal("unique index on an expression")),
+            })
+            .collect::<Result<_, _>>()?;
+        // SELECT keys FROM t WHERE keys are not NULL GROUP BY keys HAVING count(*) > 1
+        // ORDER BY keys LIMIT 1, run once as a transient dataflow.
+        let arity = columns.len();
+        let count = AggregateExpr {
+            func: AggregateFunc::Count,
+            args: vec![],
+            distinct: false,
+            filter: None,
+            order_by: vec![],
+        };
+        let duplicated = MirRelationExpr::global_get(table.id(), table.desc.typ.clone())
+            .filter(
+                columns
+                    .iter()
+                    .map(|c| MirScalarExpr::column(*c).is_null().not())
+                    .collect(),
+            )
+            .reduce(columns.clone(), vec![count])
+            .filter(vec![MirScalarExpr::column(arity).call_binary(
+                MirScalarExpr::literal(Datum::Int64(1), ScalarType::Int64),
+                BinaryFunc::Gt,
+            )]);
+        let first = MirRelationExpr::TopK {
+            input: Box::new(duplicated),
+            group_key: vec![],
+            order_key: (0..arity).map(ColumnOrder::asc).collect(),
+            limit: Some(1),
+            offset: 0,
+        }
+        .project((0..arity).collect());
+        let plan = evert_transform::optimize(first)?;
+        self.inner.committer.barrier().await?;
+        let ts = self.read_timestamp(session);
+        let rows = self.peek_expr(catalog, plan, ts, session).await?;
+        let Some((key, _)) = rows.into_iter().min() else {
+            return Ok(());
+        };
+        let names: Vec<&str> = columns
+            .iter()
+            .map(|c| table.desc.names[*c].as_str())
+            .collect();
+        let values: Vec<String> = key.iter().map(|d| d.to_string()).collect();
+        Err(AdapterError::Constraint {
+            code: "23505",
+            message: format!("could not create unique index \"{}\"", index.name()),
+            detail: Some(format!(
+                "Key ({})=({}) is duplicated.",
+                names.join(", "),
+                values.join(", ")
+            )),
+        })
+    }
 }

@@ -215,6 +215,15 @@ impl Adapter {
                     .into_iter()
                     .filter(|(_, w)| !w.is_empty())
                     .collect();
+                let _guard =
+                    if txn.unlocked_writes && txn.write_guard.is_none() && !writes.is_empty() {
+                        Some(self.inner.write_lock.clone().write_owned().await)
+                    } else {
+                        None
+                    };
+                if txn.unlocked_writes && !writes.is_empty() {
+                    self.recheck_keys_at_commit(session, &writes).await?;
+                }
                 if !writes.is_empty() {
                     // All of the transaction's writes commit at one timestamp.
                     let ts = self.inner.committer.write(writes).await?;

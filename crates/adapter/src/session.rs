@@ -33,6 +33,10 @@ pub struct Transaction {
     pub write_guard: Option<OwnedRwLockWriteGuard<()>>,
     /// Wall-clock start (for `now()`), in milliseconds.
     pub started_millis: u64,
+    /// Some write was added without holding `write_guard` (a write to a table without
+    /// keys), so a unique index may have been created on its table since: COMMIT checks
+    /// such writes again.
+    pub unlocked_writes: bool,
 }
 
 impl Transaction {

@@ -18,7 +18,7 @@ use evert_sql::plan::{lowering, Binder, ParamTypes, QueryLifetime, Scope, ScopeI
 use sqlparser::ast;
 use tokio::sync::OwnedRwLockWriteGuard;
 
-use crate::catalog::{Catalog, ItemDetails, TableDetails};
+use crate::catalog::{Catalog, ItemDetails, TableDetails, UniqueKey};
 use crate::coord::Adapter;
 use crate::error::AdapterError;
 use crate::response::{CopyInTarget, ExecuteResponse};
@@ -126,9 +126,8 @@ impl Adapter {
             return Err(AdapterError::internal("INSERT target is not a table"));
         };
         // Reading (INSERT ... SELECT) or checking keys needs the exclusive lock.
-        let reads = !plan.values.global_uses().is_empty()
-            || details.primary_key.is_some()
-            || !details.unique.is_empty();
+        let reads =
+            !plan.values.global_uses().is_empty() || !catalog.unique_keys(plan.table).is_empty();
         let _guard = if reads {
             self.exclusive(session).await
         } else {
@@ -339,6 +338,9 @@ impl Adapter {
                     // serializable; PostgreSQL users expect this to work, so the write simply
                     // commits at COMMIT with the reads' snapshot unchanged.
                 }
+                if txn.write_guard.is_none() && !batches.is_empty() {
+                    txn.unlocked_writes = true;
+                }
                 txn.add_writes(batches);
                 Ok(())
             }
@@ -353,7 +355,33 @@ impl Adapter {
         }
     }
 
-    /// NOT NULL, CHECK, PRIMARY KEY and UNIQUE.
+    /// At COMMIT of a transaction that wrote without the exclusive lock: checks its writes
+    /// again against the keys their tables have now (a unique index may have been created
+    /// meanwhile), under the exclusive lock, which the caller holds until the commit.
+    pub(crate) async fn recheck_keys_at_commit(
+        &self,
+        session: &Session,
+        writes: &crate::committer::Batches,
+    ) -> Result<(), AdapterError> {
+        let catalog = self.catalog();
+        for (table, updates) in writes {
+            if catalog.unique_keys(*table).is_empty() {
+                continue;
+            }
+            let Some(item) = catalog.get(*table) else {
+                continue;
+            };
+            let ItemDetails::Table(details) = &item.details else {
+                continue;
+            };
+            let updates = consolidate(updates.clone());
+            self.check_constraints(&catalog, session, *table, &item.desc, details, &updates)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// NOT NULL, CHECK, PRIMARY KEY, UNIQUE and unique indexes.
     async fn check_constraints(
         &self,
         catalog: &Catalog,
@@ -395,27 +423,26 @@ impl Adapter {
                 }
             }
         }
-        let mut keys: Vec<(Vec<usize>, &'static str)> = Vec::new();
-        if let Some(pk) = &details.primary_key {
-            keys.push((pk.clone(), "pkey"));
-        }
-        for u in &details.unique {
-            keys.push((u.clone(), "key"));
-        }
+        let keys = catalog.unique_keys(table);
         if keys.is_empty() {
             return Ok(());
         }
         // After the write, each key may hold at most one row. Only the keys this write adds
-        // rows for can be violated; their current rows are looked up in the table's key
-        // arrangement (work proportional to the write, not the table). Rows with a NULL in
-        // the key never conflict.
+        // rows for can be violated; their current rows are looked up in an arrangement of
+        // the table by that key (the table's own for PRIMARY KEY and UNIQUE, the index's for
+        // a unique index): work proportional to the write, not the table. Rows with a NULL
+        // in the key never conflict.
         self.inner.committer.barrier().await?;
         let ts = self.read_timestamp(session);
         let pending = match &session.transaction {
             TransactionStatus::InBlock(txn) => txn.pending_for(table),
             _ => vec![],
         };
-        for (columns, suffix) in keys {
+        for UniqueKey {
+            name: constraint,
+            columns,
+        } in keys
+        {
             let key_of = |row: &Row| -> Option<Row> {
                 let datums: Vec<Datum> = row.iter().collect();
                 if columns.iter().any(|c| datums[*c].is_null()) {
@@ -449,7 +476,7 @@ impl Adapter {
                     evert_compute::PeekError::Failed(m) => AdapterError::internal(m),
                     evert_compute::PeekError::Canceled => AdapterError::Canceled,
                 })?;
-            let wanted: std::collections::BTreeSet<Row> = added.into_iter().collect();
+            let wanted: std::collections::BTreeSet<Row> = added.iter().cloned().collect();
             let mut counts: BTreeMap<Row, Diff> = BTreeMap::new();
             for (row, diff) in existing.iter().chain(pending.iter()).chain(updates.iter()) {
                 if let Some(k) = key_of(row) {
@@ -458,14 +485,13 @@ impl Adapter {
                     }
                 }
             }
-            if let Some((key, _)) = counts.iter().find(|(_, n)| **n > 1) {
+            // PostgreSQL reports the first row of the statement that conflicts.
+            if let Some(key) = added
+                .iter()
+                .find(|k| counts.get(*k).is_some_and(|n| *n > 1))
+            {
                 let names: Vec<&str> = columns.iter().map(|c| desc.names[*c].as_str()).collect();
                 let values: Vec<String> = key.iter().map(|d| d.to_string()).collect();
-                let constraint = if suffix == "pkey" {
-                    format!("{name}_pkey")
-                } else {
-                    format!("{name}_{}_key", names.join("_"))
-                };
                 return Err(AdapterError::Constraint {
                     code: "23505",
                     message: format!(
@@ -638,7 +664,7 @@ impl Adapter {
             updates.push((row, 1));
         }
         let count = updates.len();
-        let keyed = details.primary_key.is_some() || !details.unique.is_empty();
+        let keyed = !catalog.unique_keys(target.table).is_empty();
         let _guard = if keyed {
             self.exclusive(session).await
         } else {

@@ -24,6 +24,11 @@ pub struct ArrangedTrace {
 pub struct CollectionTraces {
     /// By key expressions; `None` is the whole-row arrangement.
     pub arrangements: BTreeMap<Option<Vec<MirScalarExpr>>, ArrangedTrace>,
+    /// Arrangements by a key already in `arrangements`, maintained by another dataflow (an
+    /// index on a table's constraint columns, two indexes on the same key). Readers use the
+    /// first; a shadowed one takes its place when the first's owner is dropped, so dropping
+    /// one of them never leaves the key without an arrangement.
+    pub shadowed: Vec<(Option<Vec<MirScalarExpr>>, ArrangedTrace)>,
     /// The collection's errors (absent for tables, which cannot have any).
     pub errs: Option<ErrAgent>,
     /// The compaction frontier the adapter allows.
@@ -53,7 +58,11 @@ impl TraceRegistry {
         errs: Option<ErrAgent>,
     ) {
         let entry = self.collections.entry(on).or_default();
-        entry.arrangements.insert(key, trace);
+        if entry.arrangements.contains_key(&key) {
+            entry.shadowed.push((key, trace));
+        } else {
+            entry.arrangements.insert(key, trace);
+        }
         if errs.is_some() && entry.errs.is_none() {
             entry.errs = errs;
         }
@@ -64,6 +73,16 @@ impl TraceRegistry {
     pub fn remove_owned_by(&mut self, owner: GlobalId) {
         for traces in self.collections.values_mut() {
             traces.arrangements.retain(|_, t| t.owner != owner);
+            traces.shadowed.retain(|(_, t)| t.owner != owner);
+            let mut promoted = Vec::new();
+            for (key, trace) in std::mem::take(&mut traces.shadowed) {
+                if traces.arrangements.contains_key(&key) {
+                    promoted.push((key, trace));
+                } else {
+                    traces.arrangements.insert(key, trace);
+                }
+            }
+            traces.shadowed = promoted;
         }
         if let Some(traces) = self.collections.get(&owner) {
             if traces.arrangements.is_empty() {

@@ -296,7 +296,8 @@ impl ComputeState {
             None => traces.allowed_compaction,
         };
         let frontier = [frontier];
-        for arranged in traces.arrangements.values_mut() {
+        let shadowed = traces.shadowed.iter_mut().map(|(_, t)| t);
+        for arranged in traces.arrangements.values_mut().chain(shadowed) {
             if arranged
                 .oks
                 .get_logical_compaction()

@@ -705,15 +705,15 @@ pub struct CreateIndexPlan {
     /// The key expressions as written (for SHOW INDEXES).
     pub key_text: Vec<String>,
     pub if_not_exists: bool,
+    /// `CREATE UNIQUE INDEX`: a uniqueness constraint on a table's columns (NULLs
+    /// distinct), enforced on every later write.
+    pub unique: bool,
 }
 
 pub fn plan_create_index(
     catalog: &dyn SessionCatalog,
     create: &ast::CreateIndex,
 ) -> Result<CreateIndexPlan, PlanError> {
-    if create.unique {
-        return Err(PlanError::unsupported("CREATE UNIQUE INDEX"));
-    }
     if create.predicate.is_some() {
         return Err(PlanError::unsupported("partial indexes"));
     }
@@ -730,6 +730,23 @@ pub fn plan_create_index(
             relation.name
         )));
     }
+    if create.unique {
+        // A unique index is a constraint on stored rows. A view's or materialized view's
+        // rows are derived, and evert keeps them up to date rather than refreshing them,
+        // so there is no write to refuse: such an index is not supported.
+        match relation.kind {
+            RelationKind::Table => {}
+            other => {
+                return Err(PlanError::unsupported(format!(
+                    "CREATE UNIQUE INDEX on a {}",
+                    other.name()
+                )))
+            }
+        }
+        if create.nulls_distinct == Some(false) {
+            return Err(PlanError::unsupported("NULLS NOT DISTINCT"));
+        }
+    }
     let scope = table_scope(&relation, None);
     let mut binder = Binder::new(catalog, QueryLifetime::Maintained);
     let ecx = ExprContext {
@@ -740,7 +757,13 @@ pub fn plan_create_index(
     let mut key_text = Vec::new();
     for c in &create.columns {
         let t = binder.bind_expr(&ecx, &c.column.expr)?;
-        keys.push(lower_scalar_over(&t.expr, relation.desc.arity())?);
+        let key = lower_scalar_over(&t.expr, relation.desc.arity())?;
+        if create.unique && !matches!(key, MirScalarExpr::Column(_)) {
+            return Err(PlanError::unsupported(
+                "CREATE UNIQUE INDEX on an expression",
+            ));
+        }
+        keys.push(key);
         key_text.push(c.column.expr.to_string());
     }
     if keys.is_empty() {
@@ -759,6 +782,7 @@ pub fn plan_create_index(
         keys,
         key_text,
         if_not_exists: create.if_not_exists,
+        unique: create.unique,
     })
 }
 
