@@ -35,6 +35,8 @@ pub enum EvalError {
     NegativeRaisedToFractionalPower,
     /// Indexing or generating beyond what a type allows (e.g. `generate_series` step 0).
     InvalidArgument(String),
+    /// `substr` with a negative length (PostgreSQL's substring_error, 22011).
+    SubstringError(String),
     /// A scalar subquery returned more than one row.
     MultipleRowsFromSubquery,
     /// A recursive query still changing after this many iterations.
@@ -64,6 +66,7 @@ impl EvalError {
                 "2201F"
             }
             EvalError::InvalidArgument(_) => "22023",
+            EvalError::SubstringError(_) => "22011",
             EvalError::MultipleRowsFromSubquery => "21000",
             EvalError::RecursionLimit(_) => "54001",
             EvalError::Internal(_) => "XX000",
@@ -109,7 +112,7 @@ impl fmt::Display for EvalError {
             EvalError::NegativeRaisedToFractionalPower => f.write_str(
                 "a negative number raised to a non-integer power yields a complex result",
             ),
-            EvalError::InvalidArgument(m) => f.write_str(m),
+            EvalError::InvalidArgument(m) | EvalError::SubstringError(m) => f.write_str(m),
             EvalError::MultipleRowsFromSubquery => {
                 f.write_str("more than one row returned by a subquery used as an expression")
             }

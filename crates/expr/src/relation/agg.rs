@@ -147,6 +147,19 @@ impl AggregateFunc {
         use AggregateFunc::*;
         if !order_by.is_empty() {
             values.sort_by(|(a, _), (b, _)| compare_by_order(a, b, order_by));
+        } else if self.is_order_sensitive() {
+            // Without ORDER BY the order is unspecified; PostgreSQL's DISTINCT aggregates sort
+            // their input ascending with NULLs last, and so does evert for every such call
+            // (rows otherwise arrive in their packed order, NULL first).
+            let arity = values.first().map(|(v, _)| v.len()).unwrap_or(0);
+            let ascending: Vec<ColumnOrder> = (0..arity)
+                .map(|column| ColumnOrder {
+                    column,
+                    desc: false,
+                    nulls_last: true,
+                })
+                .collect();
+            values.sort_by(|(a, _), (b, _)| compare_by_order(a, b, &ascending));
         }
         // Expand multiplicities for the order-sensitive aggregates; others weigh by count.
         let non_null = || values.iter().filter(|(v, _)| !v[0].is_null());

@@ -167,7 +167,7 @@ pub enum UnaryFunc {
     JsonbTypeof,
     /// `jsonb_array_length`
     JsonbArrayLength,
-    /// `array_length(a, 1)` / `cardinality`
+    /// `cardinality`: the number of elements, 0 for an empty array
     Cardinality,
     /// `pg_typeof`-like helpers are planned as literals; this is `quote_ident`.
     QuoteIdent,
@@ -355,14 +355,8 @@ impl UnaryFunc {
                     ))
                 }
             },
-            Cardinality => {
-                let n = d.unwrap_array().len();
-                if n == 0 {
-                    Datum::Null
-                } else {
-                    Datum::Int32(n as i32)
-                }
-            }
+            // The number of elements: 0 for an empty array (array_length gives NULL).
+            Cardinality => Datum::Int32(d.unwrap_array().len() as i32),
             QuoteIdent => {
                 let s = d.unwrap_str();
                 let plain = !s.is_empty()
@@ -1198,14 +1192,16 @@ fn age(a: DateTime, b: DateTime) -> Interval {
         micros += MICROS_PER_DAY;
         days -= 1;
     }
-    if days < 0 {
-        // Borrow the length of the month before x's month.
-        let prev =
-            datetime::add_months(x.date().with_day(1).unwrap_or(x.date()), -1).unwrap_or(x.date());
-        let len = datetime::add_months(prev, 1)
-            .map(|n| (n - prev).num_days() as i32)
-            .unwrap_or(30);
-        days += len;
+    // Borrow whole months of the earlier timestamp's month, as PostgreSQL does (its
+    // `timestamp_age` adds `day_tab` of the earlier month until the days are not negative).
+    let earlier_month_days = {
+        let first = y.date().with_day(1).unwrap_or(y.date());
+        datetime::add_months(first, 1)
+            .map(|next| (next - first).num_days() as i32)
+            .unwrap_or(30)
+    };
+    while days < 0 {
+        days += earlier_month_days;
         months -= 1;
     }
     let iv = Interval::new(months, days, micros);
@@ -1634,7 +1630,7 @@ impl VariadicFunc {
                     Some(len) => {
                         let len = i64::from(len.unwrap_int32());
                         if len < 0 {
-                            return Err(EvalError::InvalidArgument(
+                            return Err(EvalError::SubstringError(
                                 "negative substring length not allowed".into(),
                             ));
                         }

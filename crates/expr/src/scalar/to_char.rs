@@ -57,13 +57,14 @@ fn format_timestamp(ts: evert_repr::DateTime, format: &str, with_zone: bool) -> 
     let micros = ts.0.rem_euclid(1_000_000);
     let patterns: &[&str] = &[
         "HH24", "HH12", "HH", "MI", "SS", "MS", "US", "AM", "PM", "am", "pm", "YYYY", "YYY", "YY",
-        "Y", "MONTH", "Month", "month", "MON", "Mon", "mon", "MM", "DAY", "Day", "day", "DY", "Dy",
-        "dy", "DDD", "DD", "D", "Q", "WW", "TZ", "tz",
+        "Y", "IYYY", "IW", "J", "CC", "MONTH", "Month", "month", "MON", "Mon", "mon", "MM", "DAY",
+        "Day", "day", "DY", "Dy", "dy", "DDD", "DD", "D", "Q", "WW", "TZ", "tz",
     ];
     let mut out = String::new();
     let mut rest = format;
     let mut fill_mode = false;
     while !rest.is_empty() {
+        // FM (fill mode) applies to the next pattern only.
         if let Some(r) = rest.strip_prefix("FM") {
             fill_mode = true;
             rest = r;
@@ -154,6 +155,19 @@ fn format_timestamp(ts: evert_repr::DateTime, format: &str, with_zone: bool) -> 
             "DY" => DAYS[dt.weekday().num_days_from_sunday() as usize][..3].to_uppercase(),
             "Dy" => DAYS[dt.weekday().num_days_from_sunday() as usize][..3].to_string(),
             "dy" => DAYS[dt.weekday().num_days_from_sunday() as usize][..3].to_lowercase(),
+            "IYYY" => num(i64::from(dt.iso_week().year()), 4),
+            "IW" => num(i64::from(dt.iso_week().week()), 2),
+            // Julian day: days since 24 November 4714 BC (chrono counts 1 CE-01-01 as 1).
+            "J" => (i64::from(dt.num_days_from_ce()) + 1_721_425).to_string(),
+            "CC" => {
+                let y = dt.year();
+                let cc = if y > 0 {
+                    (y + 99) / 100
+                } else {
+                    (y - 100) / 100
+                };
+                num(i64::from(cc), 2)
+            }
             "DDD" => num(i64::from(dt.ordinal()), 3),
             "DD" => num(i64::from(dt.day()), 2),
             "D" => (dt.weekday().num_days_from_sunday() + 1).to_string(),
@@ -177,8 +191,38 @@ fn format_timestamp(ts: evert_repr::DateTime, format: &str, with_zone: bool) -> 
         };
         out.push_str(&text);
         rest = &rest[p.len()..];
+        fill_mode = false;
+        // An ordinal suffix after a number: DDth is 01st, 02nd, 03rd, 04th, 11th, ...
+        let suffix = rest
+            .strip_prefix("th")
+            .map(|r| (r, false))
+            .or_else(|| rest.strip_prefix("TH").map(|r| (r, true)));
+        if let Some((r, upper)) = suffix {
+            if let Ok(n) = text.trim().parse::<i64>() {
+                let ordinal = ordinal_suffix(n);
+                out.push_str(&if upper {
+                    ordinal.to_uppercase()
+                } else {
+                    ordinal.to_string()
+                });
+                rest = r;
+            }
+        }
     }
     out
+}
+
+fn ordinal_suffix(n: i64) -> &'static str {
+    let n = n.abs();
+    if (11..=13).contains(&(n % 100)) {
+        return "th";
+    }
+    match n % 10 {
+        1 => "st",
+        2 => "nd",
+        3 => "rd",
+        _ => "th",
+    }
 }
 
 fn pad(s: String, width: usize, fill_mode: bool) -> String {
@@ -189,13 +233,23 @@ fn pad(s: String, width: usize, fill_mode: bool) -> String {
     }
 }
 
-/// Numeric templates: `9` (digit or blank), `0` (digit or zero), `.`, `,`, `FM`, `S`.
+/// Numeric templates: `9` (digit or blank), `0` (digit or zero), `.` and `D`, `,` and `G`
+/// (the C locale's), `FM`, `S`. Numbers are rounded half away from zero at the template's
+/// fractional digits, as PostgreSQL rounds numeric (floats are rounded from their text).
 fn format_number(text: &str, format: &str) -> Result<String, EvalError> {
+    for unsupported in [
+        "PR", "RN", "rn", "EEEE", "V", "L", "MI", "PL", "SG", "TH", "th",
+    ] {
+        if format.contains(unsupported) {
+            return Err(EvalError::InvalidParameterValue(format!(
+                "to_char template pattern {unsupported} for numbers is not supported"
+            )));
+        }
+    }
     let fill_mode = format.contains("FM");
-    let fmt: String = format.replace("FM", "");
+    let fmt: String = format.replace("FM", "").replace('D', ".").replace('G', ",");
     let negative = text.starts_with('-');
     let digits = text.trim_start_matches('-');
-    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
     let (fmt_int, fmt_frac) = fmt
         .split_once('.')
         .map(|(a, b)| (a.to_string(), Some(b.to_string())))
@@ -206,16 +260,29 @@ fn format_number(text: &str, format: &str) -> Result<String, EvalError> {
         .map(|f| f.chars().filter(|c| *c == '9' || *c == '0').count())
         .unwrap_or(0);
     // Round the value to the number of fractional slots.
-    let value: f64 = digits.parse().unwrap_or(0.0);
-    let rounded = format!("{:.*}", frac_slots, value);
+    let rounded = match digits.parse::<rust_decimal::Decimal>() {
+        Ok(d) => {
+            let mut r = d.round_dp_with_strategy(
+                frac_slots as u32,
+                rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+            );
+            r.rescale(frac_slots as u32);
+            r.to_string()
+        }
+        Err(_) => format!("{:.*}", frac_slots, digits.parse::<f64>().unwrap_or(0.0)),
+    };
     let (r_int, r_frac) = rounded.split_once('.').unwrap_or((rounded.as_str(), ""));
-    let _ = (int_part, frac_part);
     if r_int.trim_start_matches('0').len() > int_slots {
         let hashes: String = fmt
             .chars()
             .map(|c| if c == '9' || c == '0' { '#' } else { c })
             .collect();
-        return Ok(hashes);
+        // The sign's place comes first.
+        return Ok(if fill_mode {
+            hashes
+        } else {
+            format!(" {hashes}")
+        });
     }
     let mut int_digits: Vec<char> = r_int.chars().collect();
     let mut out_int = String::new();

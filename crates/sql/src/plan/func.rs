@@ -360,8 +360,13 @@ impl Binder<'_> {
             }
             ("length" | "char_length" | "character_length" | "octet_length" | "bit_length", 1) => {
                 let is_bytes = matches!(args[0].scalar_type(), S::Bytes);
+                // octet_length and bit_length of character(n) count its padding.
+                let padded = matches!(args[0].scalar_type(), S::Char { .. })
+                    && matches!(name, "octet_length" | "bit_length");
                 let a = if is_bytes {
                     arg_as!(0, S::Bytes)
+                } else if padded {
+                    args[0].expr.clone()
                 } else {
                     arg_as!(0, S::String)
                 };
@@ -532,7 +537,7 @@ impl Binder<'_> {
                     S::Array(Box::new(S::String)).nullable(true),
                 )
             }
-            ("concat", _) => {
+            ("concat", _) if n >= 1 => {
                 let mut exprs = Vec::with_capacity(n);
                 for a in args {
                     exprs.push(coerce(

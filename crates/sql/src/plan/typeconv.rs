@@ -147,6 +147,23 @@ pub fn coerce(
             )),
         });
     }
+    if matches!(from, ScalarType::Char { .. })
+        && matches!(to, ScalarType::String | ScalarType::VarChar { .. })
+    {
+        // character(n) to text drops the padding, as in PostgreSQL ('ab'::char(4) || '|' is
+        // 'ab|', length('ab'::char(4)) is 2).
+        let trimmed = e.expr.call_unary(UnaryFunc::RTrimWhitespace);
+        return Ok(match to {
+            ScalarType::VarChar {
+                max_length: Some(_),
+            } => trimmed.call_unary(if context == CastContext::Assignment {
+                UnaryFunc::CastAssign(to.clone())
+            } else {
+                UnaryFunc::Cast(to.clone())
+            }),
+            _ => trimmed,
+        });
+    }
     if from.base_eq(to)
         && !matches!(
             to,
