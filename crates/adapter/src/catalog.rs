@@ -107,11 +107,7 @@ pub struct UniqueKey {
     pub columns: Vec<usize>,
 }
 
-#[derive(Clone, Debug)]
-pub struct SourceDetails {
-    /// For load generators that produce several collections, the sibling collections.
-    pub generator: String,
-}
+pub use crate::sources::SourceDetails;
 
 #[derive(Clone, Debug)]
 pub struct CatalogItem {

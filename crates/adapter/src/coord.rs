@@ -85,6 +85,8 @@ pub(crate) struct Inner {
     pub input_ids: Arc<RwLock<std::collections::BTreeSet<GlobalId>>>,
     /// Running subscriptions and what they read.
     pub subscriptions: crate::response::Subscriptions,
+    /// The load generators' tasks.
+    pub sources: crate::sources::SourceTasks,
 }
 
 impl Adapter {
@@ -164,6 +166,7 @@ impl Adapter {
                 secret_seed: AtomicI32::new((evert_repr::now_millis() % 1_000_000_007) as i32),
                 input_ids: has_input_ids,
                 subscriptions: Default::default(),
+                sources: Default::default(),
             }),
         };
 
@@ -242,6 +245,9 @@ impl Adapter {
             rows_per_second = (rows_replayed as f64 / elapsed.as_secs_f64().max(1e-9)) as u64,
             "catalog and logs replayed"
         );
+        // Generators resume where their progress relations say; their first commits queue
+        // until the committer starts.
+        crate::sources::resume_all(&adapter, &recovered.collections);
         committer_start.go();
         adapter.spawn_compaction_task();
         adapter.spawn_log_compaction_task(grown_rx);
@@ -250,6 +256,7 @@ impl Adapter {
 
     /// Stops the workers. Acknowledged writes are already durable.
     pub async fn shutdown(&self) {
+        crate::sources::stop_all(self);
         let _ = self.inner.committer.barrier().await;
         // Waits for a compaction in progress (it holds the lock), then refuses every later
         // operation and releases the directory lock, so the directory can be reopened.
@@ -653,6 +660,7 @@ fn statement_kind(stmt: &Statement) -> &'static str {
         | Statement::CloseCursor { .. } => "cursor",
         Statement::Explain { .. } | Statement::ExplainTimestamp { .. } => "explain",
         Statement::CreateSource(_) => "create_source",
+        Statement::DropSource { .. } => "drop",
         Statement::AlterRetainHistory { .. } => "alter",
         Statement::Empty => "empty",
         Statement::Sql(s) => match **s {

@@ -45,7 +45,7 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
     (micros >= 0).then(|| (micros / 1000) as u64)
 }
 
-fn relation_name(name: &[String]) -> Result<(String, String), AdapterError> {
+pub(crate) fn relation_name(name: &[String]) -> Result<(String, String), AdapterError> {
     match name {
         [n] => Ok((DEFAULT_SCHEMA.to_string(), n.clone())),
         [s, n] | [_, s, n] => {
@@ -74,6 +74,10 @@ impl Adapter {
         durable: &DurableItem,
         since: Timestamp,
     ) -> Result<CatalogItem, AdapterError> {
+        if durable.kind == ItemKind::Source {
+            // Subsources are not SQL a user can write; the sources module reads them.
+            return crate::sources::build_source_item(durable, since);
+        }
         let statements = evert_sql::parse::parse(&durable.create_sql)?;
         let stmt = statements.into_iter().next().ok_or_else(|| {
             AdapterError::internal(format!("empty definition for {}", durable.id))
@@ -137,7 +141,6 @@ impl Adapter {
                     ))
                 }
             },
-            (ItemKind::Source, _) => crate::sources::build_source_item(durable, since)?,
             _ => {
                 return Err(AdapterError::internal(format!(
                     "cannot rebuild {}",
@@ -538,6 +541,19 @@ impl Adapter {
             ast::ObjectType::Index => (ItemKind::Index, "DROP INDEX"),
             other => return Err(AdapterError::unsupported(format!("DROP {other}"))),
         };
+        self.drop_items(kind, tag, names, if_exists, cascade).await
+    }
+
+    /// Drops the named items of one kind, and with `cascade` everything that depends on
+    /// them. Indexes and a source's subsources go with their object in any case.
+    pub(crate) async fn drop_items(
+        &self,
+        kind: ItemKind,
+        tag: &str,
+        names: &[ast::ObjectName],
+        if_exists: bool,
+        cascade: bool,
+    ) -> Result<ExecuteResponse, AdapterError> {
         let _write = self.inner.write_lock.clone().write_owned().await;
         let mut catalog = (*self.catalog()).clone();
         let mut targets: Vec<GlobalId> = Vec::new();
@@ -578,6 +594,17 @@ impl Adapter {
                     ))));
                 }
                 Some(item) => {
+                    if let Some(parent) = crate::sources::parent_of(item) {
+                        let parent = catalog.get(parent).map(|p| p.name().to_string());
+                        return Err(AdapterError::Invalid {
+                            code: "2BP01",
+                            message: format!(
+                                "cannot drop subsource \"{}\": it belongs to source \"{}\" (drop the source instead)",
+                                item.name(),
+                                parent.unwrap_or_default()
+                            ),
+                        });
+                    }
                     if !targets.contains(&item.id()) {
                         targets.push(item.id());
                     }
@@ -602,6 +629,8 @@ impl Adapter {
                     let item = catalog.get(*id).expect("closure holds catalog items");
                     // An index of a target is dropped with it, as in PostgreSQL.
                     !(item.kind() == ItemKind::Index && matches!(&item.details, ItemDetails::Index { on, .. } if targets.contains(on)))
+                        // A source's subsources are part of it.
+                        && !crate::sources::parent_of(item).is_some_and(|p| targets.contains(&p))
                 })
                 .collect();
             if !blocking.is_empty() {

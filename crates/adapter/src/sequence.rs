@@ -25,6 +25,13 @@ fn text_rows(rows: Vec<Vec<String>>) -> Vec<Row> {
         .collect()
 }
 
+fn ddl_in_block_error() -> AdapterError {
+    AdapterError::Transaction {
+        code: "25001",
+        message: "DDL statements cannot run inside a transaction block in evert".into(),
+    }
+}
+
 impl Adapter {
     pub(crate) async fn sequence(
         &self,
@@ -74,7 +81,21 @@ impl Adapter {
                 self.sequence_explain_timestamp(session, query).await
             }
             Statement::CreateSource(s) => {
+                if session.in_block() {
+                    return Err(ddl_in_block_error());
+                }
                 crate::sources::create_source(self, session, s, &stmt.sql).await
+            }
+            Statement::DropSource {
+                names,
+                if_exists,
+                cascade,
+            } => {
+                if session.in_block() {
+                    return Err(ddl_in_block_error());
+                }
+                self.drop_items(ItemKind::Source, "DROP SOURCE", names, *if_exists, *cascade)
+                    .await
             }
             Statement::AlterRetainHistory { name, retain } => {
                 self.alter_retain_history(name, retain.as_deref()).await
@@ -97,10 +118,7 @@ impl Adapter {
             S::CreateTable(_) | S::CreateView(_) | S::CreateIndex(_) | S::Drop { .. }
         );
         if ddl_in_block && session.in_block() {
-            return Err(AdapterError::Transaction {
-                code: "25001",
-                message: "DDL statements cannot run inside a transaction block in evert".into(),
-            });
+            return Err(ddl_in_block_error());
         }
         match stmt {
             S::Insert(insert) => self.sequence_insert(session, insert, params).await,

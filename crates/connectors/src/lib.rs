@@ -7,5 +7,15 @@
 //!
 //! | module | owns |
 //! |---|---|
+//! | [`generator`] | the [`LoadGenerator`] interface: offsets, outputs, resumption |
+//! | [`counter`] | COUNTER: 1, 2, 3, … (optionally keeping only the latest n) |
+//! | [`auction`] | AUCTION: an auction house (organizations, users, accounts, auctions, bids) |
+//! | [`tpch`] | TPCH: the eight TPC-H tables at a scale factor |
 //! | [`nexmark`] | the Nexmark benchmark's people, auctions and bids, as rows (a public API the benchmarks share) |
+pub mod auction;
+pub mod counter;
+pub mod generator;
 pub mod nexmark;
+pub mod tpch;
+
+pub use generator::{build, GeneratorKind, GeneratorOptions, LoadGenerator, OutputUpdates};

@@ -66,6 +66,12 @@ pub enum Statement {
     },
     /// `CREATE SOURCE name FROM LOAD GENERATOR kind [(options)] [FOR ALL TABLES]`
     CreateSource(CreateSourceStatement),
+    /// `DROP SOURCE [IF EXISTS] name [, ...] [CASCADE | RESTRICT]`
+    DropSource {
+        names: Vec<ObjectName>,
+        if_exists: bool,
+        cascade: bool,
+    },
     /// `ALTER ... SET (RETAIN HISTORY FOR '...')` and similar evert options.
     AlterRetainHistory {
         name: ObjectName,
@@ -341,6 +347,9 @@ fn parse_one(text: &str) -> Result<Statement, PlanError> {
             .any(|t| word_is(&t.token, "source"))
     {
         return parse_create_source(text);
+    }
+    if word_is(&first.token, "drop") && second.is_some_and(|t| word_is(t, "source")) {
+        return parse_drop_source(text);
     }
     if word_is(&first.token, "alter") && tokens.iter().any(|t| word_is(&t.token, "retain")) {
         return parse_alter_retain(text);
@@ -943,7 +952,38 @@ fn parse_explain(text: &str, tokens: &[TokenWithSpan]) -> Result<Option<Statemen
     Ok(Some(Statement::Explain { query }))
 }
 
+fn parse_drop_source(text: &str) -> Result<Statement, PlanError> {
+    let mut parser = parser_for(text)?;
+    parser.next_token(); // DROP
+    parser.next_token(); // SOURCE
+    let if_exists = parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+    let mut names = Vec::new();
+    loop {
+        names.push(
+            parser
+                .parse_object_name(false)
+                .map_err(|e| syntax_error(text, e))?,
+        );
+        if !parser.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    let cascade = parser.parse_keyword(Keyword::CASCADE);
+    if !cascade {
+        let _ = parser.parse_keyword(Keyword::RESTRICT);
+    }
+    expect_end(&mut parser, text)?;
+    Ok(Statement::DropSource {
+        names,
+        if_exists,
+        cascade,
+    })
+}
+
 fn parse_create_source(text: &str) -> Result<Statement, PlanError> {
+    // `WITH (RETAIN HISTORY FOR '...')` is read by the adapter from the catalog's text.
+    let (text, _) = strip_retain_history(text);
+    let text = text.as_str();
     let mut parser = parser_for(text)?;
     parser.next_token(); // CREATE
     if !word_is(&parser.next_token().token, "source") {
