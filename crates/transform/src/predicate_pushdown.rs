@@ -1,5 +1,9 @@
 //! Predicate pushdown: moves each filter predicate as close to the data as it can go.
 //!
+//! Conjunctions are split first (a filter keeps a row when every conjunct is true), so that
+//! each conjunct moves on its own: in `a.id = b.auction AND b.time >= a.time` the equality
+//! still becomes a join key although the other conjunct must stay above the join.
+//!
 //! Over a join, a predicate `a = b` whose sides come from different inputs becomes a join
 //! equivalence (so the join is an equi-join on arrangements instead of a cross product),
 //! with `a IS NOT NULL` pushed into `a`'s input because SQL's `=` never matches NULLs while
@@ -8,7 +12,7 @@
 //! columns), Union, Negate, Threshold, FlatMap, and through Reduce when they read only
 //! group-key columns.
 
-use evert_expr::{BinaryFunc, MirRelationExpr, MirScalarExpr, UnaryFunc};
+use evert_expr::{BinaryFunc, MirRelationExpr, MirScalarExpr, UnaryFunc, VariadicFunc};
 
 pub fn pushdown(expr: &mut MirRelationExpr) {
     push(expr, Vec::new());
@@ -35,7 +39,8 @@ fn wrap(mut e: MirRelationExpr, predicates: Vec<MirScalarExpr>) -> MirRelationEx
 
 /// Places `predicates` (over `expr`'s columns) inside `expr` where possible, and recursively
 /// pushes the filters already inside it.
-fn push(expr: &mut MirRelationExpr, mut predicates: Vec<MirScalarExpr>) {
+fn push(expr: &mut MirRelationExpr, predicates: Vec<MirScalarExpr>) {
+    let mut predicates = conjuncts(predicates);
     // Predicates that may fail on rows they would otherwise never see are still moved; SQL
     // does not promise an evaluation order.
     match expr {
@@ -177,6 +182,22 @@ fn push(expr: &mut MirRelationExpr, mut predicates: Vec<MirScalarExpr>) {
     }
 }
 
+/// The predicates with every `AND` (at any depth of `AND`s) replaced by its operands.
+fn conjuncts(predicates: Vec<MirScalarExpr>) -> Vec<MirScalarExpr> {
+    let mut out = Vec::with_capacity(predicates.len());
+    let mut pending: Vec<MirScalarExpr> = predicates.into_iter().rev().collect();
+    while let Some(p) = pending.pop() {
+        match p {
+            MirScalarExpr::CallVariadic {
+                func: VariadicFunc::And,
+                exprs,
+            } => pending.extend(exprs.into_iter().rev()),
+            p => out.push(p),
+        }
+    }
+    out
+}
+
 fn push_join(expr: &mut MirRelationExpr, predicates: Vec<MirScalarExpr>) {
     let MirRelationExpr::Join {
         inputs,
@@ -271,5 +292,42 @@ fn push_join(expr: &mut MirRelationExpr, predicates: Vec<MirScalarExpr>) {
     if !remaining.is_empty() {
         let inner = take(expr);
         *expr = inner.filter(remaining);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use evert_repr::{ColumnType, GlobalId, RelationType, ScalarType};
+
+    use super::*;
+
+    fn table(id: u64) -> MirRelationExpr {
+        let int = ColumnType::new(ScalarType::Int64, true);
+        MirRelationExpr::global_get(
+            GlobalId::User(id),
+            RelationType::new(vec![int.clone(), int]),
+        )
+    }
+
+    /// `a.0 = b.0 AND b.1 >= a.1` over `a × b`: the equality becomes the join's key even
+    /// though it is one operand of an AND whose other operand reads both inputs.
+    #[test]
+    fn an_equality_inside_a_conjunction_becomes_a_join_key() {
+        let equal = MirScalarExpr::column(0).call_binary(MirScalarExpr::column(2), BinaryFunc::Eq);
+        let later = MirScalarExpr::column(3).call_binary(MirScalarExpr::column(1), BinaryFunc::Gte);
+        let mut plan = MirRelationExpr::join(vec![table(1), table(2)], Vec::new())
+            .filter(vec![equal.and(later.clone())]);
+        pushdown(&mut plan);
+        let MirRelationExpr::Filter { input, predicates } = &plan else {
+            panic!("the range predicate stays above the join: {plan:?}");
+        };
+        assert_eq!(predicates, &vec![later]);
+        let MirRelationExpr::Join { equivalences, .. } = &**input else {
+            panic!("a join below the filter: {plan:?}");
+        };
+        assert_eq!(
+            equivalences,
+            &vec![vec![MirScalarExpr::column(0), MirScalarExpr::column(2)]]
+        );
     }
 }
