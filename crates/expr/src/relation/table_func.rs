@@ -201,8 +201,9 @@ impl TableFunc {
                 }
             },
             TableFunc::RegexpSplitToTable => {
-                let regex = crate::scalar::func::AnalyzedRegex::new(args[1].unwrap_str(), false)?;
-                for part in regex.regex.split(args[0].unwrap_str()) {
+                let regex =
+                    crate::scalar::func::AnalyzedRegex::compiled(args[1].unwrap_str(), false)?;
+                for part in regex.split(args[0].unwrap_str()) {
                     out.push((Row::of(Datum::String(part)), 1));
                 }
             }

@@ -41,6 +41,33 @@ impl AnalyzedRegex {
             regex,
         })
     }
+
+    /// The compiled regex for a pattern that arrives as a value at evaluation time (as in
+    /// `regexp_match(url, '(&|^)channel_id=([^&]*)')` over every row of a view). Compiling
+    /// costs far more than matching, and the pattern is nearly always the same literal, so
+    /// each thread keeps the regexes it compiled last (a `Regex` clone shares the program).
+    pub fn compiled(source: &str, case_insensitive: bool) -> Result<regex::Regex, EvalError> {
+        const CACHED: usize = 16;
+        thread_local! {
+            static RECENT: std::cell::RefCell<Vec<(String, bool, regex::Regex)>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        RECENT.with(|recent| {
+            let mut recent = recent.borrow_mut();
+            if let Some((_, _, regex)) = recent
+                .iter()
+                .find(|(s, ci, _)| s == source && *ci == case_insensitive)
+            {
+                return Ok(regex.clone());
+            }
+            let regex = AnalyzedRegex::new(source, case_insensitive)?.regex;
+            if recent.len() == CACHED {
+                recent.remove(0);
+            }
+            recent.push((source.to_string(), case_insensitive, regex.clone()));
+            Ok(regex)
+        })
+    }
 }
 
 impl PartialEq for AnalyzedRegex {
@@ -720,8 +747,8 @@ impl BinaryFunc {
                 .map_err(EvalError::InvalidArgument)?,
             ),
             RegexpMatch { case_insensitive } => {
-                let regex = AnalyzedRegex::new(b.unwrap_str(), *case_insensitive)?;
-                Datum::from_bool(regex.regex.is_match(a.unwrap_str()))
+                let regex = AnalyzedRegex::compiled(b.unwrap_str(), *case_insensitive)?;
+                Datum::from_bool(regex.is_match(a.unwrap_str()))
             }
             Position => {
                 let haystack = a.unwrap_str();
@@ -1739,23 +1766,19 @@ impl VariadicFunc {
             }
             RegexpReplace => {
                 let flags = args.get(3).map(|d| d.unwrap_str()).unwrap_or("");
-                let regex = AnalyzedRegex::new(args[1].unwrap_str(), flags.contains('i'))?;
+                let regex = AnalyzedRegex::compiled(args[1].unwrap_str(), flags.contains('i'))?;
                 // PostgreSQL writes back-references as \1; the regex crate as ${1}.
                 let replacement = translate_replacement(args[2].unwrap_str());
                 let out = if flags.contains('g') {
-                    regex
-                        .regex
-                        .replace_all(args[0].unwrap_str(), replacement.as_str())
+                    regex.replace_all(args[0].unwrap_str(), replacement.as_str())
                 } else {
-                    regex
-                        .regex
-                        .replace(args[0].unwrap_str(), replacement.as_str())
+                    regex.replace(args[0].unwrap_str(), replacement.as_str())
                 };
                 Datum::String(arena.push_string(&out))
             }
             RegexpMatchArray => {
-                let regex = AnalyzedRegex::new(args[1].unwrap_str(), false)?;
-                match regex.regex.captures(args[0].unwrap_str()) {
+                let regex = AnalyzedRegex::compiled(args[1].unwrap_str(), false)?;
+                match regex.captures(args[0].unwrap_str()) {
                     None => Datum::Null,
                     Some(caps) => {
                         let groups: Vec<Option<String>> = if caps.len() > 1 {
