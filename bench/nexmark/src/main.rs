@@ -1,4 +1,4 @@
-//! `cargo run -p evert-bench-nexmark --release -- --events 1000000`: see the library's docs
+//! `cargo run -p evert-bench-nexmark --release -- --events 100000`: see the library's docs
 //! and `bench/nexmark/README.md`.
 
 use std::path::PathBuf;
@@ -15,8 +15,8 @@ struct Args {
     /// Worker counts (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     workers: Vec<usize>,
-    /// Events per run.
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Events per run (the default keeps the whole run near ten minutes on 2 cores).
+    #[arg(long, default_value_t = 100_000)]
     events: u64,
     /// Events per write (a COPY round in evert, a timestamp in the baselines).
     #[arg(long, default_value_t = 10_000)]
