@@ -82,7 +82,7 @@ async fn main_inner(args: Args) -> Result<(), String> {
             Some(r)
         }
         None => {
-            println!("PostgreSQL: skipped (no --pg and no PostgreSQL 15 installed)");
+            println!("PostgreSQL: skipped (--no-pg, or no PostgreSQL 15 installed)");
             None
         }
     };

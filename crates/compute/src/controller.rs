@@ -22,6 +22,9 @@ pub enum PeekError {
     Canceled,
 }
 
+/// Merge work (in updates) an idle arrangement operator does per activation.
+const IDLE_MERGE_EFFORT: usize = 1000;
+
 pub struct ComputeController {
     senders: Mutex<Vec<Sender<ComputeCommand>>>,
     threads: Vec<Thread>,
@@ -55,12 +58,26 @@ impl ComputeController {
         let thread_tx = Mutex::new(thread_tx);
 
         let mut config = timely::Config::process(workers);
-        // Let arrangements merge their batches while the worker is otherwise idle, so that
-        // compaction happens without waiting for new data.
-        differential_dataflow::configure(
-            &mut config.worker,
-            &differential_dataflow::Config::default().idle_merge_effort(Some(1000)),
-        );
+        // Let arrangements finish the merges they have begun while the worker is otherwise
+        // idle, so that compaction happens without waiting for new data.
+        //
+        // Only merges in progress: differential's default idle logic also exerts whenever a
+        // trace holds more than one non-empty batch, feeding it virtual updates until it is
+        // one batch again. After a one-row write to a table of N rows that means merging the
+        // new row's batch into the N-row batch, O(N) work per write and per arrangement; it
+        // made write-to-subscriber latency grow with the table (docs/benchmarks.md). Merges
+        // begun by real updates are the spine's amortized O(log N) per update.
+        config
+            .worker
+            .set::<differential_dataflow::trace::ExertionLogic>(
+                "differential/default_exert_logic".to_string(),
+                Arc::new(|batches: &[(usize, usize, usize)]| {
+                    batches
+                        .iter()
+                        .any(|(_level, count, _length)| *count > 1)
+                        .then_some(IDLE_MERGE_EFFORT)
+                }),
+            );
         let guards = timely::execute(config, move |worker| {
             let index = worker.index();
             let receiver = receivers.lock().expect("receivers lock")[index]
