@@ -264,7 +264,7 @@ def plot_nexmark(rows):
         for w in ordered(r["workers"] for r in rows if r["system"] == s):
             vs = [next((number(r["events_per_s"]) for r in rows if r["system"] == s and r["workers"] == w and r["query"] == g), None) for g in groups]
             series.append((f"{s}, {w} worker{'s' if w != '1' else ''}", vs))
-    return {"nexmark": bar_chart("NEXMark: events/s per query", groups, series, "events/s")}
+    return {"nexmark": bar_chart("Nexmark: events/s per query", groups, series, "events/s", log=True)}
 
 
 PLOTTERS = {
