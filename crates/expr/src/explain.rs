@@ -57,8 +57,21 @@ fn write_node(
             writeln!(out, "{indent}Return")?;
             write_node(out, body, depth + 1, name_of)?;
         }
-        MirRelationExpr::LetRec { ids, values, body } => {
-            writeln!(out, "{indent}With Mutually Recursive")?;
+        MirRelationExpr::LetRec {
+            ids,
+            values,
+            limit,
+            body,
+        } => {
+            match limit {
+                None => writeln!(out, "{indent}With Mutually Recursive")?,
+                Some(l) => writeln!(
+                    out,
+                    "{indent}With Mutually Recursive [{} at recursion limit {}]",
+                    if l.return_at_limit { "return" } else { "error" },
+                    l.max_iterations
+                )?,
+            }
             for (id, value) in ids.iter().zip(values) {
                 writeln!(out, "{indent}  cte {id} =")?;
                 write_node(out, value, depth + 2, name_of)?;

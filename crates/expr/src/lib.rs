@@ -23,8 +23,8 @@ pub mod scalar;
 pub use error::EvalError;
 pub use linear::MapFilterProject;
 pub use relation::{
-    compare_by_order, AggregateExpr, AggregateFunc, ColumnOrder, Id, LocalId, MirRelationExpr,
-    TableFunc, WindowCall, WindowFrame, WindowFunc,
+    compare_by_order, AggregateExpr, AggregateFunc, ColumnOrder, Id, LetRecLimit, LocalId,
+    MirRelationExpr, TableFunc, WindowCall, WindowFrame, WindowFunc,
 };
 pub use scalar::func::AnalyzedRegex;
 pub use scalar::{BinaryFunc, MirScalarExpr, UnaryFunc, UnmaterializableFunc, VariadicFunc};

@@ -60,6 +60,8 @@ pub enum PlanError {
     IndeterminateType(String),
     /// 42601 (generic invalid statement)
     Invalid(String),
+    /// 42712
+    DuplicateAlias(String),
     /// An error evaluating a constant expression while planning.
     Eval(EvalError),
     /// An unmaterializable function in a view.
@@ -79,6 +81,7 @@ impl PlanError {
             PlanError::AmbiguousColumn(_) => "42702",
             PlanError::DuplicateObject(_) => "42P07",
             PlanError::DuplicateColumn(_) => "42701",
+            PlanError::DuplicateAlias(_) => "42712",
             PlanError::UndefinedFunction(_) => "42883",
             PlanError::DatatypeMismatch(_) => "42804",
             PlanError::CannotCoerce(_) => "42846",
@@ -159,6 +162,7 @@ impl fmt::Display for PlanError {
             | PlanError::InvalidParameterValue(m)
             | PlanError::UndefinedObject(m)
             | PlanError::IndeterminateType(m)
+            | PlanError::DuplicateAlias(m)
             | PlanError::Invalid(m) => f.write_str(m),
             PlanError::Unsupported(construct) => write!(f, "{construct} not supported"),
             PlanError::DependentObjects { message, .. } => f.write_str(message),

@@ -46,6 +46,7 @@ pub enum HirRelationExpr {
     /// `WITH RECURSIVE` / `WITH MUTUALLY RECURSIVE`
     LetRec {
         bindings: Vec<(LocalId, HirRelationExpr, RelationType)>,
+        limit: Option<evert_expr::LetRecLimit>,
         body: Box<HirRelationExpr>,
     },
     Project {
@@ -409,7 +410,7 @@ impl HirRelationExpr {
                 value.visit_columns_mut(depth, f);
                 body.visit_columns_mut(depth, f);
             }
-            HirRelationExpr::LetRec { bindings, body } => {
+            HirRelationExpr::LetRec { bindings, body, .. } => {
                 for (_, value, _) in bindings {
                     value.visit_columns_mut(depth, f);
                 }

@@ -300,6 +300,166 @@ fn expect_end(parser: &mut Parser, text: &str) -> Result<(), PlanError> {
 }
 
 fn parse_one(text: &str) -> Result<Statement, PlanError> {
+    match rewrite_mutually_recursive(text)? {
+        None => parse_one_statement(text),
+        Some(rewrite) => parse_one_statement(&rewrite.text).map_err(|e| match e {
+            PlanError::Syntax { message, position } => PlanError::Syntax {
+                message,
+                position: position.map(|p| rewrite.original_position(p)),
+            },
+            other => other,
+        }),
+    }
+}
+
+/// The prefix of the name of the marker binding that `rewrite_mutually_recursive` puts first
+/// in a `WITH MUTUALLY RECURSIVE` clause. A control character keeps it apart from any name
+/// a user would write.
+pub const MUTUALLY_RECURSIVE_MARKER: &str = "\u{1}mutually recursive";
+
+/// `WITH MUTUALLY RECURSIVE [(RETURN | ERROR) AT RECURSION LIMIT n]` rewritten for sqlparser.
+struct MutuallyRecursiveRewrite {
+    text: String,
+    /// `(start, old_len, new_len)` of each replaced span, in characters, in text order.
+    edits: Vec<(usize, usize, usize)>,
+}
+
+impl MutuallyRecursiveRewrite {
+    /// Maps a 1-based character position in the rewritten text back to the original.
+    fn original_position(&self, position: usize) -> usize {
+        let mut shift: isize = 0;
+        for (start, old_len, new_len) in &self.edits {
+            let rewritten_start = (*start as isize + shift) as usize;
+            if position <= rewritten_start {
+                break;
+            }
+            if position <= rewritten_start + new_len {
+                return start + 1;
+            }
+            shift += *new_len as isize - *old_len as isize;
+        }
+        (position as isize - shift).max(1) as usize
+    }
+}
+
+/// sqlparser knows `WITH RECURSIVE` and typed CTE columns (`name (a int, b text) AS (…)`),
+/// but not Materialize's `WITH MUTUALLY RECURSIVE` or its recursion-limit option. The clause
+/// is rewritten to `WITH RECURSIVE "<marker>" AS (SELECT 1), …`, where the marker binding's
+/// name carries the option; the binder (`plan::recursive`) recognises the marker, drops it,
+/// and plans the rest with mutually recursive semantics.
+fn rewrite_mutually_recursive(text: &str) -> Result<Option<MutuallyRecursiveRewrite>, PlanError> {
+    if !text.to_ascii_lowercase().contains("mutually") {
+        return Ok(None);
+    }
+    let tokens = significant_tokens(text)?;
+    let offset = |t: &TokenWithSpan, end: bool| -> Option<usize> {
+        let location = if end { t.span.end } else { t.span.start };
+        char_position(text, location.line, location.column).map(|p| p - 1)
+    };
+    // (start char, end char, replacement)
+    let mut replacements: Vec<(usize, usize, String)> = Vec::new();
+    let mut i = 0;
+    while i + 2 < tokens.len() {
+        if !(word_is(&tokens[i].token, "with")
+            && word_is(&tokens[i + 1].token, "mutually")
+            && word_is(&tokens[i + 2].token, "recursive"))
+        {
+            i += 1;
+            continue;
+        }
+        let mut last = i + 2;
+        let mut option = String::new();
+        if tokens.get(i + 3).map(|t| &t.token) == Some(&Token::LParen) {
+            let words = ["at", "recursion", "limit"];
+            let action = tokens.get(i + 4).map(|t| &t.token);
+            let action = match action {
+                Some(t) if word_is(t, "return") => Some("return"),
+                Some(t) if word_is(t, "error") => Some("error"),
+                _ => None,
+            };
+            let shaped = action.is_some()
+                && words
+                    .iter()
+                    .enumerate()
+                    .all(|(k, w)| tokens.get(i + 5 + k).is_some_and(|t| word_is(&t.token, w)));
+            // A binding starts with its name, so a parenthesis right after RECURSIVE opens the
+            // option list.
+            if !shaped {
+                return Err(PlanError::unsupported(
+                    "WITH MUTUALLY RECURSIVE options other than RETURN/ERROR AT RECURSION LIMIT",
+                ));
+            }
+            let limit = match tokens.get(i + 8).map(|t| &t.token) {
+                Some(Token::Number(n, _)) => n.parse::<u64>().ok().filter(|n| *n > 0),
+                _ => None,
+            };
+            let Some(limit) = limit else {
+                return Err(PlanError::Invalid(
+                    "the recursion limit of WITH MUTUALLY RECURSIVE must be a positive integer"
+                        .into(),
+                ));
+            };
+            if tokens.get(i + 9).map(|t| &t.token) != Some(&Token::RParen) {
+                return Err(PlanError::unsupported(
+                    "more than one WITH MUTUALLY RECURSIVE option",
+                ));
+            }
+            option = format!(" {} {limit}", action.unwrap_or("error"));
+            last = i + 9;
+        }
+        let (Some(start), Some(end)) = (offset(&tokens[i + 1], false), offset(&tokens[last], true))
+        else {
+            i += 1;
+            continue;
+        };
+        replacements.push((
+            start,
+            end,
+            format!("RECURSIVE \"{MUTUALLY_RECURSIVE_MARKER}{option}\" AS (SELECT 1),"),
+        ));
+        i = last + 1;
+    }
+    if replacements.is_empty() {
+        return Ok(None);
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut edits = Vec::new();
+    let mut at = 0;
+    for (start, end, replacement) in replacements {
+        out.extend(&chars[at..start]);
+        out.push_str(&replacement);
+        edits.push((start, end - start, replacement.chars().count()));
+        at = end;
+    }
+    out.extend(&chars[at..]);
+    Ok(Some(MutuallyRecursiveRewrite { text: out, edits }))
+}
+
+/// The recursion limit of a `WITH` clause that `rewrite_mutually_recursive` produced, or
+/// `None` if `with` is not `WITH MUTUALLY RECURSIVE`.
+pub fn mutually_recursive_limit(with: &ast::With) -> Option<Option<evert_expr::LetRecLimit>> {
+    let first = with.cte_tables.first()?;
+    let name = first
+        .alias
+        .name
+        .value
+        .strip_prefix(MUTUALLY_RECURSIVE_MARKER)?;
+    let mut words = name.split_whitespace();
+    let limit = match (
+        words.next(),
+        words.next().and_then(|n| n.parse::<u64>().ok()),
+    ) {
+        (Some(action), Some(max_iterations)) => Some(evert_expr::LetRecLimit {
+            max_iterations,
+            return_at_limit: action == "return",
+        }),
+        _ => None,
+    };
+    Some(limit)
+}
+
+fn parse_one_statement(text: &str) -> Result<Statement, PlanError> {
     let tokens = significant_tokens(text)?;
     let Some(first) = tokens.first() else {
         return Ok(Statement::Empty);

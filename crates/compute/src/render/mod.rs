@@ -292,9 +292,12 @@ impl<'s, T: RenderTime> Context<'s, T> {
                 }
                 result
             }
-            MirRelationExpr::LetRec { ids, values, body } => {
-                T::render_letrec(self, ids, values, body)
-            }
+            MirRelationExpr::LetRec {
+                ids,
+                values,
+                limit,
+                body,
+            } => T::render_letrec(self, ids, values, *limit, body),
             MirRelationExpr::Project { .. }
             | MirRelationExpr::Map { .. }
             | MirRelationExpr::Filter { .. } => {

@@ -17,8 +17,9 @@
 //! ```
 //!
 //! A query that never converges (counting without bound, `UNION ALL` around a cycle) is
-//! stopped after [`ITERATION_LIMIT`] rounds and reported as an error of the relation rather
-//! than spinning forever. State: the arrangements inside the loop, proportional to the
+//! stopped after [`ITERATION_LIMIT`] rounds (or the `LetRec`'s own limit) and reported as an
+//! error of the relation rather than spinning forever; `RETURN AT RECURSION LIMIT` instead
+//! keeps the bindings' values of the last round. State: the arrangements inside the loop, proportional to the
 //! bindings' sizes.
 
 use std::collections::BTreeSet;
@@ -26,7 +27,7 @@ use std::collections::BTreeSet;
 use differential_dataflow::lattice::Lattice;
 use differential_dataflow::operators::iterate::Variable;
 use differential_dataflow::AsCollection;
-use evert_expr::{EvalError, Id, LocalId, MirRelationExpr};
+use evert_expr::{EvalError, Id, LetRecLimit, LocalId, MirRelationExpr};
 use evert_repr::{Diff, Timestamp};
 use timely::dataflow::operators::vec::Partition;
 use timely::order::Product;
@@ -44,6 +45,7 @@ pub trait RenderTime: timely::progress::Timestamp + Lattice {
         ctx: &mut Context<'s, Self>,
         ids: &[LocalId],
         values: &[MirRelationExpr],
+        limit: Option<LetRecLimit>,
         body: &MirRelationExpr,
     ) -> Result<CollectionBundle<'s, Self>, RenderError>;
 }
@@ -55,6 +57,7 @@ impl RenderTime for Iteration {
         _ctx: &mut Context<'s, Self>,
         _ids: &[LocalId],
         _values: &[MirRelationExpr],
+        _limit: Option<LetRecLimit>,
         _body: &MirRelationExpr,
     ) -> Result<CollectionBundle<'s, Self>, RenderError> {
         // The planner refuses nested recursion; a plan with it is a bug there.
@@ -69,8 +72,14 @@ impl RenderTime for Timestamp {
         ctx: &mut Context<'s, Self>,
         ids: &[LocalId],
         values: &[MirRelationExpr],
+        limit: Option<LetRecLimit>,
         body: &MirRelationExpr,
     ) -> Result<CollectionBundle<'s, Self>, RenderError> {
+        // Rounds run at inner times 0, 1, …: a limit of n keeps the times below n.
+        let (max_iterations, return_at_limit) = match limit {
+            Some(l) => (l.max_iterations, l.return_at_limit),
+            None => (ITERATION_LIMIT, false),
+        };
         let outer = ctx.scope;
         let worker_index = ctx.worker_index;
         // Only the outer collections the bindings read enter the loop.
@@ -122,8 +131,8 @@ impl RenderTime for Timestamp {
                 let oks = bundle.as_collection().consolidate();
                 let mut parts = oks.inner.partition(
                     2,
-                    |(row, time, diff): (evert_repr::Row, Iteration, Diff)| {
-                        let part = u64::from(time.inner >= ITERATION_LIMIT);
+                    move |(row, time, diff): (evert_repr::Row, Iteration, Diff)| {
+                        let part = u64::from(time.inner >= max_iterations);
                         (part, (row, time, diff))
                     },
                 );
@@ -141,10 +150,16 @@ impl RenderTime for Timestamp {
         let results = results?;
         let mut previous = Vec::with_capacity(ids.len());
         for (id, (oks, errs, overflow)) in ids.iter().zip(results) {
-            // Rows still changing at the limit mean the query did not converge.
+            // Rows still changing at the limit mean the query did not converge; with
+            // RETURN AT RECURSION LIMIT that is the answer, not an error.
+            let overflow = if return_at_limit {
+                overflow.filter(|_| false)
+            } else {
+                overflow
+            };
             let not_converged = overflow
                 .threshold_named("IterationLimit", |_, c: &Diff| if *c != 0 { 1 } else { 0 })
-                .map(|_| EvalError::RecursionLimit(ITERATION_LIMIT))
+                .map(move |_| EvalError::RecursionLimit(max_iterations))
                 .threshold_named(
                     "IterationLimitError",
                     |_, c: &Diff| {

@@ -22,6 +22,16 @@ pub use agg::{AggregateExpr, AggregateFunc};
 pub use table_func::TableFunc;
 pub use window::{WindowCall, WindowFrame, WindowFunc};
 
+/// How many rounds a `LetRec` may iterate, and what happens then: with `return_at_limit`
+/// the bindings keep the values of round `max_iterations` (`RETURN AT RECURSION LIMIT`);
+/// otherwise a binding still changing after that round is an error (`ERROR AT RECURSION
+/// LIMIT`). Without a limit, the renderer's own bound applies, as an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LetRecLimit {
+    pub max_iterations: u64,
+    pub return_at_limit: bool,
+}
+
 /// A local binding (`Let`/`LetRec`) inside one plan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LocalId(pub u64);
@@ -126,11 +136,13 @@ pub enum MirRelationExpr {
         value: Box<MirRelationExpr>,
         body: Box<MirRelationExpr>,
     },
-    /// Mutually recursive bindings, iterated to a fixed point (`WITH RECURSIVE`).
+    /// Mutually recursive bindings, iterated to a fixed point (`WITH RECURSIVE`, `WITH
+    /// MUTUALLY RECURSIVE`), or for at most `limit` rounds.
     /// State: the bindings' arrangements inside the iteration, proportional to their size.
     LetRec {
         ids: Vec<LocalId>,
         values: Vec<MirRelationExpr>,
+        limit: Option<LetRecLimit>,
         body: Box<MirRelationExpr>,
     },
     /// Keeps the listed columns, in order (columns may repeat).

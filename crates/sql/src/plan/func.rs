@@ -148,6 +148,9 @@ impl Binder<'_> {
                 .map_err(|e| PlanError::Invalid(format!("rewriting {name}: {e}")))?;
             return self.bind_expr(ecx, &expr);
         }
+        if name == "grouping" {
+            return self.bind_grouping(ecx, f);
+        }
         if is_aggregate(&name) {
             return self.bind_aggregate(ecx, f, &name);
         }
@@ -835,6 +838,50 @@ impl Binder<'_> {
             }
         }
         Ok(exprs)
+    }
+
+    /// `GROUPING(e1, …, en)`: bit `n - 1 - i` is set when `ei` is not grouped in the row's
+    /// grouping set. Bound as a placeholder; `plan_select` replaces it once the grouping sets
+    /// are known, and checks that the arguments are grouping expressions.
+    fn bind_grouping(&mut self, ecx: &ExprContext, f: &ast::Function) -> Result<Typed, PlanError> {
+        if !ecx.allow_aggregates || self.aggregate_frames.is_empty() {
+            return Err(PlanError::Grouping(format!(
+                "grouping operations are not allowed in {}",
+                ecx.name
+            )));
+        }
+        let call = call_args(f)?;
+        if call.distinct || !call.order_by.is_empty() || call.star || f.filter.is_some() {
+            return Err(PlanError::Invalid(
+                "DISTINCT, ORDER BY, FILTER or * specified, but grouping is not an aggregate function".into(),
+            ));
+        }
+        if call.args.is_empty() || call.args.len() > 31 {
+            return Err(PlanError::Invalid(
+                "GROUPING must have between 1 and 31 arguments".into(),
+            ));
+        }
+        let inner = ecx.without_aggregates();
+        let args: Vec<HirScalarExpr> = call
+            .args
+            .iter()
+            .map(|a| self.bind_expr(&inner, a).map(|t| t.expr))
+            .collect::<Result<_, _>>()?;
+        let frame = self.aggregate_frames.last_mut().expect("checked above");
+        let index = match frame.groupings.iter().position(|g| *g == args) {
+            Some(i) => i,
+            None => {
+                frame.groupings.push(args);
+                frame.groupings.len() - 1
+            }
+        };
+        Ok(Typed::new(
+            HirScalarExpr::Column(ColumnRef {
+                level: 0,
+                column: frame.input_arity + super::GROUPING_PLACEHOLDER + index,
+            }),
+            ScalarType::Int32.nullable(false),
+        ))
     }
 
     pub(crate) fn bind_aggregate(

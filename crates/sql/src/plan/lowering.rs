@@ -124,7 +124,11 @@ impl Lowerer {
                 let body = self.lower_relation(*body, outer, oa, map)?;
                 Self::wrap_let(id, value, body)
             }
-            HirRelationExpr::LetRec { bindings, body } => {
+            HirRelationExpr::LetRec {
+                bindings,
+                limit,
+                body,
+            } => {
                 let mut ids = Vec::with_capacity(bindings.len());
                 let mut values = Vec::with_capacity(bindings.len());
                 for (id, value, _) in bindings {
@@ -151,6 +155,7 @@ impl Lowerer {
                 MirRelationExpr::LetRec {
                     ids,
                     values,
+                    limit,
                     body: Box::new(body),
                 }
             }

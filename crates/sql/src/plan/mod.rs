@@ -10,7 +10,7 @@ use evert_repr::{ColumnType, RelationDesc, Row, ScalarType};
 
 use crate::catalog::SessionCatalog;
 use crate::error::PlanError;
-use crate::hir::HirAggregateExpr;
+use crate::hir::{HirAggregateExpr, HirScalarExpr};
 
 pub mod expr;
 pub mod func;
@@ -41,7 +41,13 @@ pub(crate) struct AggregateFrame {
     pub input_arity: usize,
     pub aggregates: Vec<HirAggregateExpr>,
     pub types: Vec<ColumnType>,
+    /// The arguments of each `GROUPING(…)` call; call `g` is bound as the placeholder column
+    /// `input_arity + GROUPING_PLACEHOLDER + g` until the grouping sets are known.
+    pub groupings: Vec<Vec<HirScalarExpr>>,
 }
+
+/// Offset of the placeholder columns of `GROUPING(…)` calls (see `AggregateFrame`).
+pub(crate) const GROUPING_PLACEHOLDER: usize = 1 << 40;
 
 /// Binding state for one statement.
 pub struct Binder<'a> {

@@ -156,7 +156,10 @@ impl Binder<'_> {
         let mut bindings = Vec::new();
         if let Some(with) = &q.with {
             if with.recursive {
-                let result = self.plan_recursive_ctes(with);
+                let result = match crate::parse::mutually_recursive_limit(with) {
+                    Some(limit) => self.plan_mutually_recursive_ctes(&with.cte_tables[1..], limit),
+                    None => self.plan_recursive_ctes(with),
+                };
                 if let Err(e) = result {
                     self.ctes.truncate(ctes_before);
                     return Err(e);
@@ -185,8 +188,9 @@ impl Binder<'_> {
                     value: Box::new(value),
                     body: Box::new(planned.expr),
                 },
-                CteBinding::Recursive(bindings) => HirRelationExpr::LetRec {
+                CteBinding::Recursive(bindings, limit) => HirRelationExpr::LetRec {
                     bindings,
+                    limit,
                     body: Box::new(planned.expr),
                 },
             };
@@ -635,17 +639,14 @@ impl Binder<'_> {
             let pred = self.bind_bool(&ecx, selection, "WHERE")?;
             rel = rel.filter(vec![pred]);
         }
-        // GROUP BY keys, resolving output ordinals and aliases.
-        let group_asts: Vec<Expr> = match &s.group_by {
+        // GROUP BY keys, resolving output ordinals and aliases; GROUPING SETS, ROLLUP and
+        // CUBE become grouping sets over those keys.
+        let (group_asts, grouping_sets) = match &s.group_by {
             GroupByExpr::Expressions(exprs, modifiers) => {
                 if !modifiers.is_empty() {
                     return Err(PlanError::unsupported("GROUP BY modifiers"));
                 }
-                let mut resolved = Vec::new();
-                for e in exprs {
-                    resolved.push(self.resolve_group_by_ast(e, &s.projection, &from_scope)?);
-                }
-                resolved
+                self.resolve_grouping_sets(exprs, &s.projection, &from_scope)?
             }
             GroupByExpr::All(_) => return Err(PlanError::unsupported("GROUP BY ALL")),
         };
@@ -653,12 +654,33 @@ impl Binder<'_> {
         {
             let ecx = ExprContext::new(&from_scope, "GROUP BY");
             for e in &group_asts {
-                if matches!(e, Expr::GroupingSets(_) | Expr::Rollup(_) | Expr::Cube(_)) {
-                    return Err(PlanError::unsupported("GROUPING SETS, ROLLUP and CUBE"));
-                }
                 group_keys.push(self.bind_expr(&ecx, e)?);
             }
         }
+        // Keys written twice (`a` and `t.a`) are one key.
+        let first_equal: Vec<usize> = group_keys
+            .iter()
+            .map(|k| {
+                group_keys
+                    .iter()
+                    .position(|other| other.expr == k.expr)
+                    .expect("itself")
+            })
+            .collect();
+        let grouping_sets: Option<Vec<Vec<usize>>> = grouping_sets.map(|sets| {
+            sets.into_iter()
+                .map(|set| {
+                    let mut out: Vec<usize> = Vec::new();
+                    for i in set {
+                        let i = first_equal[i];
+                        if !out.contains(&i) {
+                            out.push(i);
+                        }
+                    }
+                    out
+                })
+                .collect()
+        });
 
         // The select list, HAVING and ORDER BY, with aggregates collected.
         self.aggregate_frames.push(AggregateFrame {
@@ -669,7 +691,11 @@ impl Binder<'_> {
         let frame = self.aggregate_frames.pop().expect("pushed above");
         let (outputs, having, orders) = bound?;
 
-        let grouped = !group_keys.is_empty() || !frame.aggregates.is_empty() || having.is_some();
+        let grouped = !group_keys.is_empty()
+            || !frame.aggregates.is_empty()
+            || !frame.groupings.is_empty()
+            || grouping_sets.is_some()
+            || having.is_some();
         let input_arity = from_scope.len();
         let (mut rel, post_scope, mut outputs, having, mut orders) = if grouped {
             // Map the group key expressions that are not plain columns, then reduce.
@@ -687,10 +713,17 @@ impl Binder<'_> {
                 }
             }
             let rel = rel.map(extra);
-            let reduced = HirRelationExpr::Reduce {
-                input: Box::new(rel),
-                group_key: key_columns.clone(),
-                aggregates: frame.aggregates.clone(),
+            let sets = grouping_sets
+                .clone()
+                .unwrap_or_else(|| vec![(0..group_keys.len()).collect()]);
+            let reduced = if grouping_sets.is_none() && frame.groupings.is_empty() {
+                HirRelationExpr::Reduce {
+                    input: Box::new(rel),
+                    group_key: key_columns.clone(),
+                    aggregates: frame.aggregates.clone(),
+                }
+            } else {
+                grouping_sets_union(rel, &sets, &key_columns, &group_keys, &frame)
             };
             let mut items = Vec::new();
             for (i, k) in group_keys.iter().enumerate() {
@@ -701,7 +734,12 @@ impl Binder<'_> {
                     ),
                     _ => (None, format!("?group{i}?")),
                 };
-                let mut item = ScopeItem::new(table, name, k.typ.clone());
+                // A key left out of some grouping set is NULL in that set's rows.
+                let mut typ = k.typ.clone();
+                if sets.iter().any(|set| !set.contains(&first_equal[i])) {
+                    typ.nullable = true;
+                }
+                let mut item = ScopeItem::new(table, name, typ);
                 item.hidden = true;
                 items.push(item);
             }
@@ -711,7 +749,20 @@ impl Binder<'_> {
                 items.push(item);
             }
             let keys: Vec<HirScalarExpr> = group_keys.iter().map(|k| k.expr.clone()).collect();
-            let rewrite = |e: HirScalarExpr| rewrite_grouped(e, &keys, input_arity, &from_scope);
+            let groupings = if grouping_sets.is_none() && frame.groupings.is_empty() {
+                Vec::new()
+            } else {
+                let mut item =
+                    ScopeItem::new(None, "?grouping set?", ScalarType::Int32.nullable(false));
+                item.hidden = true;
+                items.push(item);
+                grouping_values(&frame, &keys, &first_equal, &sets)?
+            };
+            let rewrite = |e: HirScalarExpr| {
+                rewrite_grouped(e, &keys, input_arity, &from_scope).map(|e| {
+                    replace_groupings(e, keys.len(), keys.len() + frame.types.len(), &groupings)
+                })
+            };
             let outputs = outputs
                 .into_iter()
                 .map(|(t, name)| Ok((Typed::new(rewrite(t.expr)?, t.typ), name)))
@@ -1529,7 +1580,10 @@ fn drop_left_level(rel: &mut HirRelationExpr) {
 
 pub(crate) enum CteBinding {
     Plain(evert_expr::LocalId, HirRelationExpr),
-    Recursive(Vec<(evert_expr::LocalId, HirRelationExpr, RelationType)>),
+    Recursive(
+        Vec<(evert_expr::LocalId, HirRelationExpr, RelationType)>,
+        Option<evert_expr::LetRecLimit>,
+    ),
 }
 
 /// An ORDER BY key: an output column, or an expression over the input.
@@ -1685,5 +1739,216 @@ fn rewrite_grouped_relation(
     match error {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// The grouped relation of `GROUP BY GROUPING SETS (…)` (and ROLLUP, CUBE): one Reduce per
+/// grouping set, each padded to every key (NULL for the keys not in its set) and tagged with
+/// its set's index, all unioned. Its columns are the keys, the aggregates and the set index.
+/// Each Reduce keeps its own state (memory proportional to its groups), and an input change
+/// updates one group in each set.
+fn grouping_sets_union(
+    input: HirRelationExpr,
+    sets: &[Vec<usize>],
+    key_columns: &[usize],
+    group_keys: &[Typed],
+    frame: &AggregateFrame,
+) -> HirRelationExpr {
+    let n_keys = group_keys.len();
+    let n_aggs = frame.aggregates.len();
+    let mut branches = sets.iter().enumerate().map(|(index, set)| {
+        let reduced = HirRelationExpr::Reduce {
+            input: Box::new(input.clone()),
+            group_key: set.iter().map(|i| key_columns[*i]).collect(),
+            aggregates: frame.aggregates.clone(),
+        };
+        let width = set.len() + n_aggs;
+        let mut scalars: Vec<HirScalarExpr> = (0..n_keys)
+            .map(|k| match set.iter().position(|i| *i == k) {
+                Some(p) => HirScalarExpr::column(p),
+                None => HirScalarExpr::literal_null(group_keys[k].typ.scalar_type.clone()),
+            })
+            .collect();
+        scalars.extend((0..n_aggs).map(|a| HirScalarExpr::column(set.len() + a)));
+        scalars.push(HirScalarExpr::literal(
+            Datum::Int32(index as i32),
+            ScalarType::Int32,
+        ));
+        let n = scalars.len();
+        reduced.map(scalars).project((width..width + n).collect())
+    });
+    let base = branches.next().expect("at least one grouping set");
+    let rest: Vec<HirRelationExpr> = branches.collect();
+    if rest.is_empty() {
+        base
+    } else {
+        HirRelationExpr::Union {
+            base: Box::new(base),
+            inputs: rest,
+        }
+    }
+}
+
+/// The value of each `GROUPING(…)` call of `frame` in each grouping set.
+fn grouping_values(
+    frame: &AggregateFrame,
+    keys: &[HirScalarExpr],
+    first_equal: &[usize],
+    sets: &[Vec<usize>],
+) -> Result<Vec<Vec<i32>>, PlanError> {
+    frame
+        .groupings
+        .iter()
+        .map(|args| {
+            let positions = args
+                .iter()
+                .map(|a| {
+                    keys.iter().position(|k| k == a).map(|p| first_equal[p]).ok_or_else(|| {
+                        PlanError::Grouping(
+                            "arguments to GROUPING must be grouping expressions of the associated query level".into(),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<usize>, PlanError>>()?;
+            Ok(sets
+                .iter()
+                .map(|set| {
+                    positions.iter().fold(0i32, |bits, p| {
+                        (bits << 1) | i32::from(!set.contains(p))
+                    })
+                })
+                .collect())
+        })
+        .collect()
+}
+
+/// Replaces the placeholders of `GROUPING(…)` calls (after `rewrite_grouped`, at
+/// `n_keys + GROUPING_PLACEHOLDER + g`) with their value in the row's grouping set, read
+/// from the grouped relation's set index column.
+fn replace_groupings(
+    mut e: HirScalarExpr,
+    n_keys: usize,
+    set_column: usize,
+    groupings: &[Vec<i32>],
+) -> HirScalarExpr {
+    if groupings.is_empty() {
+        return e;
+    }
+    let base = n_keys + super::GROUPING_PLACEHOLDER;
+    e.visit_post_mut(&mut |s| {
+        if let HirScalarExpr::Column(ColumnRef { level: 0, column }) = s {
+            if *column >= base {
+                *s = grouping_case(&groupings[*column - base], set_column);
+            }
+        }
+    });
+    e
+}
+
+/// `CASE set WHEN 0 THEN values[0] WHEN 1 THEN … END`, or the value itself when every set
+/// has the same.
+fn grouping_case(values: &[i32], set_column: usize) -> HirScalarExpr {
+    let literal = |v: i32| HirScalarExpr::literal(Datum::Int32(v), ScalarType::Int32);
+    let last = *values.last().expect("at least one grouping set");
+    if values.iter().all(|v| *v == last) {
+        return literal(last);
+    }
+    let mut expr = literal(last);
+    for (index, value) in values.iter().enumerate().rev().skip(1) {
+        let is_set = HirScalarExpr::column(set_column).call_binary(
+            HirScalarExpr::literal(Datum::Int32(index as i32), ScalarType::Int32),
+            evert_expr::BinaryFunc::Eq,
+        );
+        expr = HirScalarExpr::if_then_else(is_set, literal(*value), expr);
+    }
+    expr
+}
+
+impl Binder<'_> {
+    /// The distinct GROUP BY expressions, and the grouping sets over them (as indexes) when
+    /// the clause has GROUPING SETS, ROLLUP or CUBE: the cross product of each item's sets,
+    /// as in PostgreSQL (`GROUP BY a, ROLLUP (b, c)` is `(a, b, c), (a, b), (a)`).
+    fn resolve_grouping_sets(
+        &mut self,
+        items: &[Expr],
+        projection: &[ast::SelectItem],
+        from_scope: &Scope,
+    ) -> Result<(Vec<Expr>, Option<Vec<Vec<usize>>>), PlanError> {
+        let mut keys: Vec<Expr> = Vec::new();
+        let mut sets: Vec<Vec<usize>> = vec![vec![]];
+        let mut has_sets = false;
+        let index_of = |b: &mut Self, e: &Expr, keys: &mut Vec<Expr>| -> Result<usize, PlanError> {
+            if matches!(e, Expr::GroupingSets(_) | Expr::Rollup(_) | Expr::Cube(_)) {
+                return Err(PlanError::unsupported(
+                    "nested GROUPING SETS, ROLLUP and CUBE",
+                ));
+            }
+            let resolved = b.resolve_group_by_ast(e, projection, from_scope)?;
+            Ok(match keys.iter().position(|k| *k == resolved) {
+                Some(i) => i,
+                None => {
+                    keys.push(resolved);
+                    keys.len() - 1
+                }
+            })
+        };
+        for item in items {
+            let lists = |b: &mut Self, lists: &[Vec<Expr>], keys: &mut Vec<Expr>| {
+                lists
+                    .iter()
+                    .map(|list| {
+                        list.iter()
+                            .map(|e| index_of(b, e, keys))
+                            .collect::<Result<Vec<usize>, PlanError>>()
+                    })
+                    .collect::<Result<Vec<Vec<usize>>, PlanError>>()
+            };
+            let item_sets: Vec<Vec<usize>> = match item {
+                Expr::Rollup(elements) => {
+                    has_sets = true;
+                    let elements = lists(self, elements, &mut keys)?;
+                    (0..=elements.len())
+                        .rev()
+                        .map(|n| elements[..n].concat())
+                        .collect()
+                }
+                Expr::Cube(elements) => {
+                    has_sets = true;
+                    let elements = lists(self, elements, &mut keys)?;
+                    if elements.len() > 12 {
+                        return Err(PlanError::unsupported("CUBE of more than 12 elements"));
+                    }
+                    let n = elements.len();
+                    (0..1usize << n)
+                        .rev()
+                        .map(|mask| {
+                            (0..n)
+                                .filter(|i| mask & (1 << (n - 1 - i)) != 0)
+                                .flat_map(|i| elements[i].clone())
+                                .collect()
+                        })
+                        .collect()
+                }
+                Expr::GroupingSets(elements) => {
+                    has_sets = true;
+                    lists(self, elements, &mut keys)?
+                }
+                other => vec![vec![index_of(self, other, &mut keys)?]],
+            };
+            sets = sets
+                .iter()
+                .flat_map(|set| {
+                    item_sets.iter().map(move |more| {
+                        let mut s = set.clone();
+                        s.extend(more.iter().copied());
+                        s
+                    })
+                })
+                .collect();
+            if sets.len() > 4096 {
+                return Err(PlanError::unsupported("more than 4096 grouping sets"));
+            }
+        }
+        Ok((keys, has_sets.then_some(sets)))
     }
 }

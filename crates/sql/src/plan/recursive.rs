@@ -56,6 +56,100 @@ impl Binder<'_> {
         Ok(bindings)
     }
 
+    /// The bindings of `WITH MUTUALLY RECURSIVE` (Materialize's syntax): every binding
+    /// declares its columns' types, every binding is in scope in every binding's query, and
+    /// the result is the fixed point reached by starting every binding empty and evaluating
+    /// all queries again, each on the previous round's values, until nothing changes (or for
+    /// at most `limit` rounds). Any query is allowed: this is not PostgreSQL's semi-naive
+    /// `WITH RECURSIVE`, so no linearity is required.
+    pub(crate) fn plan_mutually_recursive_ctes(
+        &mut self,
+        ctes: &[ast::Cte],
+        limit: Option<evert_expr::LetRecLimit>,
+    ) -> Result<Vec<CteBinding>, PlanError> {
+        let mut declared = Vec::with_capacity(ctes.len());
+        for cte in ctes {
+            if cte.from.is_some() {
+                return Err(PlanError::unsupported("CTE FROM"));
+            }
+            let name = normalize_ident(&cte.alias.name);
+            if declared.iter().any(|(_, _, n): &(_, _, String)| *n == name) {
+                return Err(PlanError::DuplicateAlias(format!(
+                    "WITH query name \"{name}\" specified more than once"
+                )));
+            }
+            if cte.alias.columns.is_empty() {
+                return Err(PlanError::Invalid(format!(
+                    "WITH MUTUALLY RECURSIVE query \"{name}\" must declare its columns and their types"
+                )));
+            }
+            let mut desc = evert_repr::RelationDesc::empty();
+            for column in &cte.alias.columns {
+                let Some(data_type) = &column.data_type else {
+                    return Err(PlanError::Invalid(format!(
+                        "WITH MUTUALLY RECURSIVE query \"{name}\" must declare the type of column \"{}\"",
+                        normalize_ident(&column.name)
+                    )));
+                };
+                let scalar_type = super::expr::scalar_type_from_sql(data_type)?;
+                desc = desc.with_column(
+                    normalize_ident(&column.name),
+                    ColumnType::new(scalar_type, true),
+                );
+            }
+            let id = self.next_local_id();
+            self.ctes.push((name.clone(), id, desc.clone()));
+            declared.push((id, desc, name));
+        }
+        let mut bindings = Vec::with_capacity(ctes.len());
+        for (cte, (id, desc, name)) in ctes.iter().zip(declared) {
+            let (value, scope) = self.plan_query(&cte.query)?.into_subquery();
+            if scope.len() != desc.arity() {
+                return Err(PlanError::DatatypeMismatch(format!(
+                    "WITH MUTUALLY RECURSIVE query \"{name}\" declared {} columns but its query returns {}",
+                    desc.arity(),
+                    scope.len()
+                )));
+            }
+            let n = scope.len();
+            let mut casts = Vec::with_capacity(n);
+            for (i, (item, want)) in scope
+                .items
+                .iter()
+                .zip(desc.typ.column_types.iter())
+                .enumerate()
+            {
+                let column = Typed::new(HirScalarExpr::column(i), item.typ.clone());
+                let cast = coerce(
+                    column,
+                    &want.scalar_type,
+                    CastContext::Assignment,
+                    &mut self.params,
+                )
+                .map_err(|_| {
+                    PlanError::DatatypeMismatch(format!(
+                        "WITH MUTUALLY RECURSIVE query \"{name}\" declared column \"{}\" of type {} but its query returns type {}",
+                        desc.names[i],
+                        want.scalar_type.pg_name(),
+                        item.typ.scalar_type.pg_name()
+                    ))
+                })?;
+                casts.push(cast);
+            }
+            let identity = casts
+                .iter()
+                .enumerate()
+                .all(|(i, c)| *c == HirScalarExpr::column(i));
+            let value = if identity {
+                value
+            } else {
+                value.map(casts).project((n..2 * n).collect())
+            };
+            bindings.push((id, value, desc.typ.clone()));
+        }
+        Ok(vec![CteBinding::Recursive(bindings, limit)])
+    }
+
     fn plan_recursive_cte(
         &mut self,
         cte: &ast::Cte,
@@ -212,7 +306,7 @@ impl Binder<'_> {
                 .map(|t| ColumnType::new(t.scalar_type.clone(), true))
                 .collect(),
         );
-        Ok(CteBinding::Recursive(vec![(id, value, typ)]))
+        Ok(CteBinding::Recursive(vec![(id, value, typ)], None))
     }
 }
 
@@ -249,7 +343,7 @@ fn visit_relations<F: FnMut(&HirRelationExpr)>(rel: &HirRelationExpr, f: &mut F)
             visit_relations(value, f);
             visit_relations(body, f);
         }
-        HirRelationExpr::LetRec { bindings, body } => {
+        HirRelationExpr::LetRec { bindings, body, .. } => {
             for (_, v, _) in bindings {
                 visit_relations(v, f);
             }
