@@ -974,7 +974,8 @@ async fn a_stalled_subscriber_is_disconnected_without_slowing_ninety_nine_others
 
 /// Runs Chromium headless against the live page: the table shows the view's rows, follows
 /// inserts and deletes within a second, counts duplicates, and loads nothing from elsewhere.
-/// Saves a screenshot as docs/live-page.png.
+/// Saves a screenshot in the temp dir, or as docs/live-page.png when EVERT_UPDATE_SCREENSHOT
+/// is set (so that a test run leaves the working tree clean).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_live_page_follows_a_view_in_chromium() {
     let Some(chromium) = find_chromium() else {
@@ -1102,7 +1103,11 @@ async fn the_live_page_follows_a_view_in_chromium() {
     )
     .expect("base64");
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/live-page.png");
+    let path = if std::env::var_os("EVERT_UPDATE_SCREENSHOT").is_some() {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/live-page.png")
+    } else {
+        std::env::temp_dir().join("evert-live-page.png")
+    };
     std::fs::write(&path, &png).expect("write the screenshot");
     drop(cdp);
     drop(browser);
