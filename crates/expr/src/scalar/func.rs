@@ -1601,8 +1601,15 @@ impl VariadicFunc {
                 let mut s = String::new();
                 for e in exprs {
                     let d = e.eval(datums, arena)?;
-                    if !d.is_null() {
-                        s.push_str(d.unwrap_str());
+                    match d {
+                        Datum::Null => {}
+                        Datum::String(text) => s.push_str(text),
+                        // Booleans reach here uncast: concat prints them in their output
+                        // format (t/f), not as a cast to text would (true/false).
+                        other => {
+                            use std::fmt::Write;
+                            let _ = write!(s, "{other}");
+                        }
                     }
                 }
                 Ok(Datum::String(arena.push_string(&s)))
@@ -1612,16 +1619,27 @@ impl VariadicFunc {
                 if sep.is_null() {
                     return Ok(Datum::Null);
                 }
-                let mut parts = Vec::new();
+                let mut out = String::new();
+                let mut first = true;
                 for e in &exprs[1..] {
                     let d = e.eval(datums, arena)?;
-                    if !d.is_null() {
-                        parts.push(d.unwrap_str());
+                    if d.is_null() {
+                        continue;
+                    }
+                    if !first {
+                        out.push_str(sep.unwrap_str());
+                    }
+                    first = false;
+                    match d {
+                        Datum::String(text) => out.push_str(text),
+                        // Booleans, uncast: their output format (t/f), as for concat.
+                        other => {
+                            use std::fmt::Write;
+                            let _ = write!(out, "{other}");
+                        }
                     }
                 }
-                Ok(Datum::String(
-                    arena.push_string(&parts.join(sep.unwrap_str())),
-                ))
+                Ok(Datum::String(arena.push_string(&out)))
             }
             _ => {
                 // The remaining functions are strict: any NULL argument gives NULL.

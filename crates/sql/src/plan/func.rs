@@ -543,6 +543,11 @@ impl Binder<'_> {
             ("concat", _) if n >= 1 => {
                 let mut exprs = Vec::with_capacity(n);
                 for a in args {
+                    if a.typ.scalar_type == S::Bool {
+                        // Printed in its output format (t/f) by the function itself.
+                        exprs.push(a.expr);
+                        continue;
+                    }
                     exprs.push(coerce(
                         a,
                         &S::String,
@@ -561,7 +566,12 @@ impl Binder<'_> {
             ("concat_ws", _) if n >= 1 => {
                 let sep_nullable = args[0].typ.nullable;
                 let mut exprs = Vec::with_capacity(n);
-                for a in args {
+                for (i, a) in args.into_iter().enumerate() {
+                    if i > 0 && a.typ.scalar_type == S::Bool {
+                        // Printed in its output format (t/f) by the function itself.
+                        exprs.push(a.expr);
+                        continue;
+                    }
                     exprs.push(coerce(
                         a,
                         &S::String,
