@@ -263,6 +263,11 @@ pub async fn rewrite_file(path: &Path) -> Result<(), String> {
 
 /// Every `.slt` file under a directory, sorted.
 pub fn slt_files(dir: &Path) -> Vec<PathBuf> {
+    files_with_extension(dir, "slt")
+}
+
+/// Every file named `*.<extension>` under a directory (recursively), sorted.
+pub fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -271,7 +276,7 @@ pub fn slt_files(dir: &Path) -> Vec<PathBuf> {
                 let p = e.path();
                 if p.is_dir() {
                     stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "slt") {
+                } else if p.extension().is_some_and(|x| x == extension) {
                     files.push(p);
                 }
             }

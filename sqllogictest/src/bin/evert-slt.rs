@@ -272,22 +272,7 @@ fn print_summary(reports: &[FileReport], seconds: f64) {
 }
 
 fn corpus_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        if let Ok(entries) = std::fs::read_dir(&d) {
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "test") {
-                    files.push(p);
-                }
-            }
-        }
-    }
-    files.sort();
-    files
+    evert_sqllogictest::files_with_extension(dir, "test")
 }
 
 /// A file's name relative to the corpus root (the baseline's key).
