@@ -1,17 +1,27 @@
-//! Driving evert: a child process per run, fed Nexmark events by `COPY … FROM STDIN`.
+//! Driving evert: a child process per run, fed Nexmark events by its own load-generator
+//! source or by `COPY … FROM STDIN`.
 //!
 //! Each run starts a fresh server in its own process (this binary's hidden `serve`
 //! subcommand, which starts `evert_server` exactly as the `evert` binary does) so that the
 //! peak resident memory of that one query can be read from `/proc/<pid>/status` (`VmHWM`)
 //! before the process is stopped.
 //!
-//! A run: create the three tables, create the query's materialized view, then write
-//! `events` events in batches of `batch` events (three `COPY` statements per batch, one per
-//! relation, each its own commit). Events are generated and formatted by a second thread
-//! while the previous batch is being written. The clock stops when the view has caught up
-//! with the last write: the last write's timestamp `T` is the query timestamp of a read of
-//! `bid` (reads see their own writes), and the view has caught up when its write frontier
-//! (from `EXPLAIN TIMESTAMP`) has passed `T`.
+//! A source-fed run ([`Feed::Source`]): run the query's side tables (q13's `side_input`),
+//! start the clock, `CREATE SOURCE nexmark FROM LOAD GENERATOR NEXMARK (TICK INTERVAL '0',
+//! BATCH SIZE batch, UP TO events) FOR ALL TABLES`, which creates `person`, `auction` and
+//! `bid` and starts producing at once, then create the query's view. The events the source
+//! committed before the view existed reach the view as its snapshot; the offset read right
+//! after the view is created bounds how many (reported as `before_view`). The clock stops
+//! when the source has committed its last batch (`nexmark_progress` reads `events`, at
+//! query timestamp `T`) and the view's write frontier has passed `T`.
+//!
+//! A COPY-fed run ([`Feed::Copy`]): create the three tables, create the query's view, then
+//! write `events` events in batches of `batch` events (three `COPY` statements per batch,
+//! one per relation, each its own commit). Events are generated and formatted by a second
+//! thread while the previous batch is being written. The clock stops when the view has
+//! caught up with the last write: the last write's timestamp `T` is the query timestamp of
+//! a read of `bid` (reads see their own writes), and the view has caught up when its write
+//! frontier (from `EXPLAIN TIMESTAMP`) has passed `T`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -25,13 +35,15 @@ use evert_connectors::nexmark::{event_row, Generator, NexmarkTable};
 use futures::SinkExt;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
-use crate::{queries, Workload};
+use crate::{queries, Feed, Workload, DEFAULT_EVENTS_PER_SECOND};
 
 /// One measured run of a query in evert.
 #[derive(Clone, Debug)]
 pub struct EvertRun {
     pub elapsed: Duration,
     pub peak_rss_mb: f64,
+    /// Source-fed runs: the source's offset right after the view was created.
+    pub before_view: Option<u64>,
     /// The view's contents after the run, as text, when asked for.
     pub rows: Option<Vec<Vec<String>>>,
 }
@@ -154,22 +166,131 @@ pub fn run(
     query: &str,
     workers: usize,
     workload: &Workload,
+    feed: Feed,
     collect_rows: bool,
 ) -> Result<EvertRun, String> {
+    if feed == Feed::Source && workload.events_per_second != DEFAULT_EVENTS_PER_SECOND {
+        return Err(format!(
+            "the NEXMARK source generates {DEFAULT_EVENTS_PER_SECOND} events per second of \
+             event time; use the COPY feed for another rate"
+        ));
+    }
     let server = ServerProcess::start(exe, workers)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let result = runtime.block_on(drive(&server.pg_addr, query, *workload, collect_rows));
+    let result = runtime.block_on(async {
+        match feed {
+            Feed::Source => drive_source(&server.pg_addr, query, *workload, collect_rows).await,
+            Feed::Copy => drive_copy(&server.pg_addr, query, *workload, collect_rows).await,
+        }
+    });
     let peak_rss_mb = server.peak_rss_mb();
     drop(server);
-    let (elapsed, rows) = result?;
+    let (elapsed, before_view, rows) = result?;
     Ok(EvertRun {
         elapsed,
         peak_rss_mb,
+        before_view,
         rows,
     })
+}
+
+/// What a drive returns: the time until the view caught up, the source's offset when the
+/// view was created (source feed), and the view's rows (when asked for).
+type Driven = (Duration, Option<u64>, Option<Vec<Vec<String>>>);
+
+/// A query's SQL split into what must exist before the events flow (q13's side table and
+/// its rows) and the view itself, which starts at the first `CREATE MATERIALIZED VIEW`.
+fn split_view(sql: &str) -> (&str, &str) {
+    let at = sql
+        .match_indices("CREATE MATERIALIZED VIEW")
+        .map(|(i, _)| i)
+        .find(|&i| i == 0 || sql[..i].ends_with('\n'))
+        .unwrap_or(0);
+    sql.split_at(at)
+}
+
+async fn drive_source(
+    addr: &str,
+    query: &str,
+    workload: Workload,
+    collect_rows: bool,
+) -> Result<Driven, String> {
+    let client = connect(addr).await?;
+    let sql = queries::sql(query).ok_or_else(|| format!("no query {query}"))?;
+    let (prelude, view_sql) = split_view(sql);
+    if !prelude.trim().is_empty() {
+        client
+            .batch_execute(prelude)
+            .await
+            .map_err(|e| db_error(query, e))?;
+    }
+    let start = Instant::now();
+    client
+        .batch_execute(&format!(
+            "CREATE SOURCE nexmark FROM LOAD GENERATOR NEXMARK \
+             (TICK INTERVAL '0', BATCH SIZE {}, UP TO {}) FOR ALL TABLES",
+            workload.batch, workload.events
+        ))
+        .await
+        .map_err(|e| db_error("create source", e))?;
+    client
+        .batch_execute(view_sql)
+        .await
+        .map_err(|e| db_error(query, e))?;
+    let before_view = source_offset(&client).await?;
+    while source_offset(&client).await? < workload.events {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let last_write = query_timestamp(&client, "SELECT * FROM nexmark_progress").await?;
+    let elapsed = wait_for_view(&client, query, last_write, start).await?;
+    let rows = view_rows(&client, query, collect_rows).await?;
+    Ok((elapsed, Some(before_view), rows))
+}
+
+/// The offset the NEXMARK source has committed (0 before its first batch).
+async fn source_offset(client: &Client) -> Result<u64, String> {
+    let rows = select_text(client, "SELECT \"offset\" FROM nexmark_progress").await?;
+    match rows.first().and_then(|r| r.first()) {
+        None => Ok(0),
+        Some(text) => text
+            .parse()
+            .map_err(|_| format!("unexpected offset {text:?}")),
+    }
+}
+
+/// Waits until the query's view has absorbed every write up to `last_write`; returns the
+/// time since `start`.
+async fn wait_for_view(
+    client: &Client,
+    query: &str,
+    last_write: u64,
+    start: Instant,
+) -> Result<Duration, String> {
+    let view = queries::view_name(query);
+    loop {
+        let frontier = write_frontier(client, &format!("SELECT * FROM {view}")).await?;
+        if frontier > last_write {
+            return Ok(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn view_rows(
+    client: &Client,
+    query: &str,
+    collect_rows: bool,
+) -> Result<Option<Vec<Vec<String>>>, String> {
+    if !collect_rows {
+        return Ok(None);
+    }
+    let view = queries::view_name(query);
+    Ok(Some(
+        select_text(client, &format!("SELECT * FROM {view}")).await?,
+    ))
 }
 
 async fn connect(addr: &str) -> Result<Client, String> {
@@ -194,12 +315,12 @@ fn db_error(context: &str, e: tokio_postgres::Error) -> String {
 /// One batch of events as `COPY` text, per relation.
 type CopyBatch = [String; 3];
 
-async fn drive(
+async fn drive_copy(
     addr: &str,
     query: &str,
     workload: Workload,
     collect_rows: bool,
-) -> Result<(Duration, Option<Vec<Vec<String>>>), String> {
+) -> Result<Driven, String> {
     let client = connect(addr).await?;
     let sql = queries::sql(query).ok_or_else(|| format!("no query {query}"))?;
     client
@@ -260,22 +381,9 @@ async fn drive(
     generator.join().map_err(|_| "the generator panicked")?;
 
     let last_write = query_timestamp(&client, "SELECT * FROM bid").await?;
-    let view = queries::view_name(query);
-    loop {
-        let frontier = write_frontier(&client, &format!("SELECT * FROM {view}")).await?;
-        if frontier > last_write {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let elapsed = start.elapsed();
-
-    let rows = if collect_rows {
-        Some(select_text(&client, &format!("SELECT * FROM {view}")).await?)
-    } else {
-        None
-    };
-    Ok((elapsed, rows))
+    let elapsed = wait_for_view(&client, query, last_write, start).await?;
+    let rows = view_rows(&client, query, collect_rows).await?;
+    Ok((elapsed, None, rows))
 }
 
 /// Appends a row in `COPY`'s text format (tab-separated, `\N` for NULL, backslash escapes).

@@ -57,6 +57,36 @@ impl Workload {
     }
 }
 
+/// How the events reach evert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feed {
+    /// `CREATE SOURCE nexmark FROM LOAD GENERATOR NEXMARK (TICK INTERVAL '0', BATCH SIZE b,
+    /// UP TO n) FOR ALL TABLES`: the server generates the events itself, as fast as the
+    /// dataflow absorbs them, and commits each batch to its log (the source runs at the
+    /// generator's default event-time rate only).
+    Source,
+    /// `COPY … FROM STDIN` of the generator's rows, written by this process over pgwire.
+    Copy,
+}
+
+impl Feed {
+    pub fn parse(text: &str) -> Result<Feed, String> {
+        match text {
+            "source" => Ok(Feed::Source),
+            "copy" => Ok(Feed::Copy),
+            _ => Err(format!("unknown feed {text:?} (expected source or copy)")),
+        }
+    }
+
+    /// The `system` column of the CSV.
+    pub fn system(self) -> &'static str {
+        match self {
+            Feed::Source => "evert",
+            Feed::Copy => "evert-copy",
+        }
+    }
+}
+
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -65,6 +95,8 @@ pub struct Config {
     /// Worker counts to run each query with.
     pub workers: Vec<usize>,
     pub workload: Workload,
+    /// How evert is fed.
+    pub feed: Feed,
     /// Whether to run the hand-written baselines (for the queries that have one).
     pub handwritten: bool,
 }
@@ -83,6 +115,7 @@ impl Config {
                 batch: 1_000,
                 events_per_second: DEFAULT_EVENTS_PER_SECOND,
             },
+            feed: Feed::Source,
             handwritten: true,
         }
     }
@@ -92,12 +125,15 @@ impl Config {
 #[derive(Clone, Debug)]
 pub struct Measurement {
     pub query: String,
-    /// `evert` or `handwritten`.
+    /// `evert` (fed by the source), `evert-copy` (fed by COPY) or `handwritten`.
     pub system: &'static str,
     pub workers: usize,
     pub events: u64,
     pub seconds: f64,
     pub peak_rss_mb: f64,
+    /// Source-fed runs: at most this many events were in the log before the view was
+    /// installed, and reached it as its initial snapshot rather than incrementally.
+    pub before_view: Option<u64>,
 }
 
 impl Measurement {
@@ -116,15 +152,16 @@ pub fn run(
     let mut measurements = Vec::new();
     for query in &config.queries {
         for &workers in &config.workers {
-            let run = evert::run(exe, query, workers, &config.workload, false)
+            let run = evert::run(exe, query, workers, &config.workload, config.feed, false)
                 .map_err(|e| format!("{query} in evert with {workers} workers: {e}"))?;
             let m = Measurement {
                 query: query.clone(),
-                system: "evert",
+                system: config.feed.system(),
                 workers,
                 events: config.workload.events,
                 seconds: run.elapsed.as_secs_f64(),
                 peak_rss_mb: run.peak_rss_mb,
+                before_view: run.before_view,
             };
             progress(&m);
             measurements.push(m);
@@ -177,25 +214,29 @@ fn run_handwritten_child(
             events: workload.events,
             seconds,
             peak_rss_mb,
+            before_view: None,
         }),
         _ => Err(format!("unexpected output: {stdout:?}")),
     }
 }
 
-/// The CSV the plots read: `query,system,workers,events,seconds,events_per_s,peak_rss_mb`.
+/// The CSV the plots read:
+/// `query,system,workers,events,seconds,events_per_s,peak_rss_mb,before_view`.
 pub fn csv(measurements: &[Measurement]) -> String {
-    let mut out = String::from("query,system,workers,events,seconds,events_per_s,peak_rss_mb\n");
+    let mut out =
+        String::from("query,system,workers,events,seconds,events_per_s,peak_rss_mb,before_view\n");
     for m in measurements {
         let _ = writeln!(
             out,
-            "{},{},{},{},{:.3},{:.0},{:.1}",
+            "{},{},{},{},{:.3},{:.0},{:.1},{}",
             m.query,
             m.system,
             m.workers,
             m.events,
             m.seconds,
             m.events_per_second(),
-            m.peak_rss_mb
+            m.peak_rss_mb,
+            m.before_view.map(|n| n.to_string()).unwrap_or_default()
         );
     }
     out
@@ -210,7 +251,7 @@ pub fn table(measurements: &[Measurement]) -> String {
         "| query | workers | evert events/s | evert peak MiB | hand-written events/s | hand-written peak MiB | evert / hand-written |"
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
-    for m in measurements.iter().filter(|m| m.system == "evert") {
+    for m in measurements.iter().filter(|m| m.system != "handwritten") {
         let baseline = measurements
             .iter()
             .find(|b| b.system == "handwritten" && b.query == m.query && b.workers == m.workers);

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use evert_bench_nexmark::{evert, handwritten, queries, Config, Workload};
+use evert_bench_nexmark::{evert, handwritten, queries, Config, Feed, Workload};
 
 /// Nexmark q0–q22 in evert, with hand-written differential baselines (docs/benchmarks.md).
 #[derive(Parser)]
@@ -24,6 +24,10 @@ struct Args {
     /// The generator's event-time rate (events per second of date_time).
     #[arg(long, default_value_t = default_rate())]
     events_per_second: u64,
+    /// How evert gets the events: `source` (its NEXMARK load generator, in the server) or
+    /// `copy` (COPY FROM STDIN from this process).
+    #[arg(long, default_value = "source", value_parser = Feed::parse)]
+    feed: Feed,
     /// Skip the hand-written baselines.
     #[arg(long)]
     no_handwritten: bool,
@@ -106,7 +110,10 @@ fn main() {
     }
 
     let config = if args.smoke {
-        Config::smoke()
+        Config {
+            feed: args.feed,
+            ..Config::smoke()
+        }
     } else {
         Config {
             queries: if args.queries.is_empty() {
@@ -123,6 +130,7 @@ fn main() {
                 batch: args.batch,
                 events_per_second: args.events_per_second,
             },
+            feed: args.feed,
             handwritten: !args.no_handwritten,
         }
     };
@@ -135,8 +143,12 @@ fn main() {
         }
     };
     let result = evert_bench_nexmark::run(&config, &exe, |m| {
+        let snapshot = m
+            .before_view
+            .map(|n| format!(" ({n} events before the view)"))
+            .unwrap_or_default();
         println!(
-            "{:>4} {:>11} workers={} events={} {:.2}s {:.0} events/s peak {:.0} MiB",
+            "{:>4} {:>11} workers={} events={} {:.2}s {:.0} events/s peak {:.0} MiB{snapshot}",
             m.query,
             m.system,
             m.workers,
