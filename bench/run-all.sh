@@ -11,7 +11,7 @@
 # --smoke         tiny sizes, results and plots in a temp dir (checks the script itself).
 #
 # CARGO_TARGET_DIR is honoured (default: target/); NEXMARK_EVENTS sets the Nexmark run's
-# events per query (default 100000; evert is fed by its own NEXMARK load-generator source).
+# events per query (default 1000000; evert is fed by its own NEXMARK load-generator source).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,12 +72,12 @@ else
   run storage "$bin/evert-bench-storage" --seconds 5 --rows 1000000 "${pg[@]}" --csv "$results/storage.csv"
 fi
 if [ "$nexmark" = 1 ]; then
-  # 23 queries x 1 and 2 workers, 100,000 events each, fed by the NEXMARK source (the COPY
+  # 23 queries x 1 and 2 workers, 1,000,000 events each (11 min on a quiet machine), fed by the NEXMARK source (the COPY
   # feed, --feed copy, is 4-10x slower: it took 14 min on a loaded machine).
   if [ "$smoke" = 1 ]; then
     run nexmark "$bin/evert-bench-nexmark" --smoke --csv "$results/nexmark.csv"
   else
-    run nexmark "$bin/evert-bench-nexmark" --events "${NEXMARK_EVENTS:-100000}" --csv "$results/nexmark.csv"
+    run nexmark "$bin/evert-bench-nexmark" --events "${NEXMARK_EVENTS:-1000000}" --csv "$results/nexmark.csv"
   fi
 fi
 
