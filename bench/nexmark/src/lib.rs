@@ -3,20 +3,22 @@
 //! Nexmark's 23 queries (q0–q22, from the corpus in RisingWave's PostgreSQL dialect, adapted
 //! to evert's where needed: `bench/nexmark/README.md` lists every change) run as evert
 //! materialized views over the `person`, `auction` and `bid` relations, fed by the Nexmark
-//! event generator of `evert_connectors::nexmark`. For each query and each worker count the
-//! benchmark measures sustained throughput — a fixed number of events, written as fast as
-//! evert accepts them, divided by the time until the view has caught up with the last one —
-//! and the server's peak resident memory.
+//! event generator of `evert_connectors::nexmark` — inside the server, through
+//! `CREATE SOURCE … FROM LOAD GENERATOR NEXMARK` ([`Feed::Source`]), or from this process by
+//! `COPY` ([`Feed::Copy`]). For each query and each worker count the benchmark measures
+//! sustained throughput — a fixed number of events, produced as fast as evert absorbs them,
+//! divided by the time until the view has caught up with the last one — and the server's
+//! peak resident memory.
 //!
 //! Eight queries (q0–q5, q7, q8) also have hand-written timely/differential programs
 //! ([`handwritten`]) fed by the same generator: their throughput is the ceiling, and
 //! evert's as a fraction of it is what the SQL layer (and the database around it: the
-//! durable log, the wire protocol, row encoding) costs.
+//! durable log, row encoding, and with the COPY feed the wire protocol) costs.
 //!
 //! ```text
-//!  Generator ──rows──▶ COPY … FROM STDIN ──▶ evert (child process): log ─▶ tables ─▶ view
-//!      │                                                        (EXPLAIN TIMESTAMP: caught up?)
-//!      └──events──▶ hand-written dataflow (child process) ─▶ arranged result (probe: caught up?)
+//!  evert (child process): NEXMARK source ─▶ log ─▶ tables ─▶ view   (EXPLAIN TIMESTAMP: caught up?)
+//!  Generator ──rows──▶ COPY … FROM STDIN ──▶ evert (child process)    (--feed copy)
+//!  Generator ──events──▶ hand-written dataflow (child process) ─▶ arranged result (probe)
 //! ```
 //!
 //! Every run is its own child process (this binary's hidden `serve` and `handwritten`
