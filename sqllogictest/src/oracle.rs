@@ -6,7 +6,11 @@
 //!    columns), NULL-heavy rows over small domains (so joins match and groups collide), and
 //!    queries over the supported surface: inner/left/right/full joins, IN / NOT IN / EXISTS /
 //!    scalar subqueries (correlated or not), aggregates with GROUP BY / HAVING, DISTINCT,
-//!    UNION / INTERSECT / EXCEPT [ALL], CASE / COALESCE / NULLIF, ORDER BY + LIMIT / OFFSET;
+//!    UNION / INTERSECT / EXCEPT [ALL], CASE / COALESCE / NULLIF, ORDER BY + LIMIT / OFFSET,
+//!    and the shapes of `oracle/shapes.rs`: window functions (over rows, over groups, and in a
+//!    subquery filtered outside), `WITH RECURSIVE` (closures with `UNION`, depth-bounded
+//!    walks with `UNION ALL`, joined to the tables) and `GROUPING SETS` / `ROLLUP` / `CUBE`
+//!    with `GROUPING(…)`;
 //! 2. [`run_case`] creates the tables in both systems, each query as a materialized view in
 //!    evert, then applies batches of random INSERT / UPDATE / DELETE to both and, after every
 //!    batch, compares every view with the query run from scratch by PostgreSQL;
@@ -28,6 +32,9 @@ use rand::{Rng, SeedableRng};
 use tokio_postgres::Client;
 
 use crate::corpus::{execute, Outcome};
+
+mod shapes;
+use shapes::WindowInput;
 
 /// A column type the generator uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,15 +199,31 @@ pub struct Join {
     pub on: Expr,
 }
 
+/// How the keys of `GROUP BY` are grouped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grouping {
+    /// `GROUP BY k1, k2`.
+    Plain,
+    /// `GROUP BY ROLLUP (k1, k2)`.
+    Rollup,
+    /// `GROUP BY CUBE (k1, k2)`.
+    Cube,
+    /// `GROUP BY GROUPING SETS ((k1, k2), (k2), ())`: each set lists positions in the keys.
+    Sets(Vec<Vec<usize>>),
+}
+
 /// A generated query, kept in parts so it can be shrunk.
 #[derive(Debug, Clone)]
 pub struct Query {
+    /// A `WITH RECURSIVE …` prefix (fixed text: the query's tables refer to it).
+    pub with: Option<String>,
     pub distinct: bool,
     pub select: Vec<Expr>,
     pub from: (String, String),
     pub joins: Vec<Join>,
     pub where_: Option<Expr>,
     pub group_by: Vec<Expr>,
+    pub grouping: Grouping,
     pub having: Option<Expr>,
     pub set_op: Option<(&'static str, Box<Query>)>,
     /// `ORDER BY` every output column (so the rows kept are determined), `LIMIT`, `OFFSET`.
@@ -209,7 +232,11 @@ pub struct Query {
 
 impl Query {
     pub fn sql(&self) -> String {
-        let mut s = String::from("SELECT ");
+        let mut s = String::new();
+        if let Some(with) = &self.with {
+            let _ = write!(s, "{with} ");
+        }
+        s.push_str("SELECT ");
         if self.distinct {
             s.push_str("DISTINCT ");
         }
@@ -236,7 +263,25 @@ impl Query {
         }
         if !self.group_by.is_empty() {
             let keys: Vec<String> = self.group_by.iter().map(Expr::sql).collect();
-            let _ = write!(s, " GROUP BY {}", keys.join(", "));
+            let list = keys.join(", ");
+            let _ = match &self.grouping {
+                Grouping::Plain => write!(s, " GROUP BY {list}"),
+                Grouping::Rollup => write!(s, " GROUP BY ROLLUP ({list})"),
+                Grouping::Cube => write!(s, " GROUP BY CUBE ({list})"),
+                Grouping::Sets(sets) => {
+                    let sets: Vec<String> = sets
+                        .iter()
+                        .map(|set| {
+                            let keys: Vec<&str> = set
+                                .iter()
+                                .filter_map(|&i| keys.get(i).map(String::as_str))
+                                .collect();
+                            format!("({})", keys.join(", "))
+                        })
+                        .collect();
+                    write!(s, " GROUP BY GROUPING SETS ({})", sets.join(", "))
+                }
+            };
         }
         if let Some(h) = &self.having {
             let _ = write!(s, " HAVING {}", h.sql());
@@ -280,7 +325,9 @@ impl Query {
             push(&|q| q.set_op = None);
             push(&|q| {
                 if let Some((_, right)) = q.set_op.take() {
+                    let with = q.with.take();
                     *q = *right;
+                    q.with = with;
                 }
             });
         }
@@ -301,6 +348,9 @@ impl Query {
         if self.having.is_some() {
             push(&|q| q.having = None);
         }
+        if self.grouping != Grouping::Plain {
+            push(&|q| q.grouping = Grouping::Plain);
+        }
         if self.distinct {
             push(&|q| q.distinct = false);
         }
@@ -314,7 +364,8 @@ impl Query {
                 });
             }
         }
-        for i in 0..self.group_by.len() {
+        // Grouping sets name keys by position: keep the keys while they are in use.
+        for i in 0..self.group_by.len() * usize::from(self.grouping == Grouping::Plain) {
             push(&|q| {
                 q.group_by.remove(i);
             });
@@ -751,7 +802,15 @@ impl Generator {
 
     /// FROM with 0–2 joins; returns the scope of all joined columns.
     fn from(&mut self) -> ((String, String), Vec<Join>, Vec<Column>) {
-        let t = self.tables[self.rng.gen_range(0..self.tables.len())].clone();
+        self.from_first(None)
+    }
+
+    /// FROM `first` (or a random table) with 0–2 joins.
+    fn from_first(&mut self, first: Option<Table>) -> ((String, String), Vec<Join>, Vec<Column>) {
+        let t = match first {
+            Some(t) => t,
+            None => self.tables[self.rng.gen_range(0..self.tables.len())].clone(),
+        };
         let alias = self.alias("x");
         let mut scope = t.scope(&alias);
         let mut joins = Vec::new();
@@ -791,24 +850,58 @@ impl Generator {
 
     /// A random query.
     pub fn query(&mut self) -> Query {
-        let (from, joins, scope) = self.from();
-        let where_ = if self.rng.gen_bool(0.6) {
+        // What FROM starts with: a table, the result of a recursive CTE (which the rest of the
+        // query may also join or read in subqueries), or a subquery with a window function
+        // that the outer WHERE filters (top-N per group).
+        match self.rng.gen_range(0..12) {
+            0 => {
+                let (with, cte) = self.recursive_cte();
+                self.tables.push(cte.clone());
+                let mut q = self.query_over(Some(cte), None);
+                self.tables.pop();
+                q.with = Some(with);
+                q
+            }
+            1 => {
+                let (derived, filter) = self.windowed_table();
+                self.query_over(Some(derived), Some(filter))
+            }
+            _ => self.query_over(None, None),
+        }
+    }
+
+    /// A random query whose FROM starts with `first`; `filter` (`" = 1"`) applies to its
+    /// column `w`.
+    fn query_over(&mut self, first: Option<Table>, filter: Option<String>) -> Query {
+        let (from, joins, scope) = self.from_first(first);
+        let mut where_ = if self.rng.gen_bool(0.6) {
             Some(self.predicate(&scope, &[], 0))
         } else {
             None
         };
+        if let Some(filter) = filter {
+            let w = Expr::leaf(format!("{}.w{filter}", from.1), Ty::Bool);
+            where_ = Some(match where_ {
+                Some(p) if self.rng.gen_bool(0.5) => {
+                    Expr::node(Ty::Bool, &["", " AND ", ""], vec![w, p])
+                }
+                _ => w,
+            });
+        }
         let mut q = Query {
+            with: None,
             distinct: false,
             select: Vec::new(),
             from,
             joins,
             where_,
             group_by: Vec::new(),
+            grouping: Grouping::Plain,
             having: None,
             set_op: None,
             order_limit: None,
         };
-        match self.rng.gen_range(0..8) {
+        match self.rng.gen_range(0..10) {
             0 | 1 => {
                 for _ in 0..self.rng.gen_range(1..=3) {
                     let ty = self.any_ty();
@@ -849,6 +942,27 @@ impl Generator {
                     };
                     q.having = Some(a);
                 }
+                if self.rng.gen_bool(0.35) {
+                    self.grouping_sets(&mut q);
+                }
+                if self.rng.gen_bool(0.3) {
+                    let mut input = WindowInput::grouped(&q, &scope);
+                    for _ in 0..self.rng.gen_range(1..=2) {
+                        q.select.push(self.window_function(&mut input));
+                    }
+                }
+            }
+            8 | 9 => {
+                // Window functions over the rows of FROM … WHERE.
+                for _ in 0..self.rng.gen_range(0..=2) {
+                    let ty = self.any_ty();
+                    q.select.push(self.expr(ty, &scope, &[], 1));
+                }
+                let mut input = WindowInput::plain(&scope);
+                for _ in 0..self.rng.gen_range(1..=2) {
+                    q.select.push(self.window_function(&mut input));
+                }
+                q.distinct = self.rng.gen_bool(0.15);
             }
             4 => {
                 for _ in 0..self.rng.gen_range(1..=3) {
@@ -876,12 +990,14 @@ impl Generator {
                 q.select.push(self.expr(ty, &scope, &[], 1));
                 let (from2, joins2, scope2) = self.from();
                 let mut right = Query {
+                    with: None,
                     distinct: false,
                     select: vec![self.expr(ty, &scope2, &[], 1)],
                     from: from2,
                     joins: joins2,
                     where_: None,
                     group_by: Vec::new(),
+                    grouping: Grouping::Plain,
                     having: None,
                     set_op: None,
                     order_limit: None,
@@ -1278,6 +1394,8 @@ pub struct Mismatch {
 pub struct Report {
     pub cases: usize,
     pub views: usize,
+    /// Views with window functions, `WITH RECURSIVE` or grouping sets, by shape.
+    pub shapes: BTreeMap<&'static str, usize>,
     pub comparisons: usize,
     /// Queries PostgreSQL rejected (generator slips), by message.
     pub invalid: BTreeMap<String, usize>,
@@ -1291,6 +1409,24 @@ pub struct Report {
 fn count_message(map: &mut BTreeMap<String, usize>, message: &str) {
     let key: String = message.chars().take(100).collect();
     *map.entry(key).or_default() += 1;
+}
+
+/// The shapes of `oracle/shapes.rs` a query has.
+fn shapes_of(sql: &str) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if sql.contains(" OVER (") {
+        out.push("window functions");
+    }
+    if sql.contains(") AS w FROM ") {
+        out.push("window in a subquery");
+    }
+    if sql.starts_with("WITH RECURSIVE") {
+        out.push("WITH RECURSIVE");
+    }
+    if sql.contains("GROUPING(") {
+        out.push("grouping sets");
+    }
+    out
 }
 
 /// Runs one case: a schema, its views, its change batches.
@@ -1330,6 +1466,9 @@ pub async fn run_case(
             }
             _ => {
                 report.views += 1;
+                for shape in shapes_of(&sql) {
+                    *report.shapes.entry(shape).or_default() += 1;
+                }
                 views.push((name, query));
             }
         }
@@ -1444,6 +1583,12 @@ impl Report {
             self.invalid.values().sum::<usize>(),
             self.unsupported.values().sum::<usize>()
         );
+        let shapes: Vec<String> = self
+            .shapes
+            .iter()
+            .map(|(shape, n)| format!("{shape} {n}"))
+            .collect();
+        let _ = writeln!(s, "  views by shape: {}", shapes.join(", "));
         for (m, n) in &self.unsupported {
             let _ = writeln!(s, "  unsupported x{n}: {m}");
         }

@@ -45,6 +45,19 @@ async fn oracle_fixed_seed() {
         "too few views were compared: {}",
         report.summary()
     );
+    for shape in [
+        "window functions",
+        "window in a subquery",
+        "WITH RECURSIVE",
+        "grouping sets",
+    ] {
+        let n = report.shapes.get(shape).copied().unwrap_or(0);
+        assert!(
+            n >= 5,
+            "too few views with {shape} were compared ({n}): {}",
+            report.summary()
+        );
+    }
     assert!(
         report.mismatches.is_empty() && report.change_disagreements.is_empty(),
         "evert disagrees with PostgreSQL:\n{}",

@@ -5,9 +5,13 @@
 //! ([`evert_expr::relation::window::eval_partition`]); differential then emits only the
 //! output rows whose values changed. Work is proportional to the changed partitions.
 //! State: the input arranged by partition key, and the output of each partition.
+//!
+//! Partition keys are in canonical form ([`evert_expr::keys`]): `0` and `0.0` are one
+//! partition, as in PostgreSQL, while the rows keep their own representations.
 
 use std::cmp::Ordering;
 
+use evert_expr::keys::canonical_key_datum;
 use evert_expr::relation::window::eval_partition;
 use evert_expr::{compare_by_order, ColumnOrder, EvalError, WindowCall};
 use evert_repr::{Datum, Diff, Row, RowArena};
@@ -24,7 +28,11 @@ pub fn render_window<'s, T: RenderTime>(
     let keyed = input.as_collection().map(move |row: Row| {
         let key = {
             let datums: Vec<Datum> = row.iter().collect();
-            Row::pack(partition_by.iter().map(|c| datums[*c]))
+            Row::pack(
+                partition_by
+                    .iter()
+                    .map(|c| canonical_key_datum(datums[*c]).unwrap_or(datums[*c])),
+            )
         };
         (key, row)
     });
