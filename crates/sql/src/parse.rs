@@ -1270,10 +1270,13 @@ fn parse_alter_retain(text: &str) -> Result<Statement, PlanError> {
 /// Removes a `WITH (RETAIN HISTORY [=] FOR '<duration>')` clause from statement text,
 /// returning the remaining text and the duration.
 pub fn strip_retain_history(text: &str) -> (String, Option<String>) {
-    let re =
+    // Compiled once: every SELECT asks each item it reads for its retention window, and
+    // compiling this pattern per call was an eighth of a point lookup's CPU time.
+    static RETAIN_HISTORY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"(?is)\bwith\s*\(\s*retain\s+history\s*(?:=\s*)?for\s*'([^']*)'\s*\)")
-            .expect("valid regex");
-    match re.captures(text) {
+            .expect("valid regex")
+    });
+    match RETAIN_HISTORY.captures(text) {
         Some(c) => {
             let whole = c.get(0).expect("match");
             let duration = c.get(1).map(|m| m.as_str().to_string());
