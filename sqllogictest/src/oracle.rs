@@ -948,7 +948,7 @@ impl Generator {
                 if self.rng.gen_bool(0.3) {
                     let mut input = WindowInput::grouped(&q, &scope);
                     for _ in 0..self.rng.gen_range(1..=2) {
-                        q.select.push(self.window_function(&mut input));
+                        q.select.push(self.window_item(&mut input));
                     }
                 }
             }
@@ -960,7 +960,7 @@ impl Generator {
                 }
                 let mut input = WindowInput::plain(&scope);
                 for _ in 0..self.rng.gen_range(1..=2) {
-                    q.select.push(self.window_function(&mut input));
+                    q.select.push(self.window_item(&mut input));
                 }
                 q.distinct = self.rng.gen_bool(0.15);
             }
@@ -973,6 +973,11 @@ impl Generator {
                 for _ in 0..self.rng.gen_range(1..=2) {
                     let ty = self.any_ty();
                     q.select.push(self.expr(ty, &scope, &[], 1));
+                }
+                if self.rng.gen_bool(0.25) {
+                    // The top rows by a window function's value.
+                    let mut input = WindowInput::plain(&scope);
+                    q.select.push(self.window_item(&mut input));
                 }
                 let directions = (0..q.select.len())
                     .map(|_| {

@@ -186,8 +186,33 @@ impl Generator {
         (partition, format!("ORDER BY {}", order.join(", ")))
     }
 
-    /// A window function over `input`, for the select list.
-    pub(super) fn window_function(&mut self, input: &mut WindowInput) -> Expr {
+    /// A window function over `input` for the select list, maybe inside an expression
+    /// (`COALESCE(lag(x) OVER …, 0)`, `sum(x) - sum(sum(x)) OVER …`).
+    pub(super) fn window_item(&mut self, input: &mut WindowInput) -> Expr {
+        let w = self.window_function(input);
+        let ty = w.ty();
+        match (ty, self.rng.gen_range(0..8)) {
+            (_, 0) => {
+                let other = self.literal(ty);
+                Expr::node(ty, &["COALESCE(", ", ", ")"], vec![w, other])
+            }
+            (Ty::Int | Ty::Num, 1) => {
+                let other = self.window_value(ty, input);
+                let op = self.pick(&[" + ", " - ", " * "]);
+                Expr::node(ty, &["(", op, ")"], vec![w, other])
+            }
+            (_, 2) => {
+                let other = self.window_value(ty, input);
+                let p = self.pick(&[" IS NULL", " IS NOT NULL"]);
+                let when = format!("CASE WHEN {}{p} THEN ", other.sql());
+                Expr::node(ty, &[&when, " ELSE ", " END"], vec![other, w])
+            }
+            _ => w,
+        }
+    }
+
+    /// A window function over `input`.
+    fn window_function(&mut self, input: &mut WindowInput) -> Expr {
         let (partition, order) = self.window_spec(input);
         let partial = format!("{partition}{order}");
         let total = format!("{partial}, {}", input.total.join(", "));
