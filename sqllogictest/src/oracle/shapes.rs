@@ -400,6 +400,18 @@ impl Generator {
         } else {
             String::new()
         };
+        // The step may keep the rows of `r` that reach nothing (`r` on the preserved side).
+        let join = self.pick(&["JOIN", "JOIN", "LEFT JOIN"]);
+        // The base term may read a plain CTE defined in the same WITH.
+        let (helper, base_from, base_where) = if self.rng.gen_bool(0.3) {
+            (
+                format!("e0 AS (SELECT * FROM {} AS e{base_where}), ", base.name),
+                "e0".to_string(),
+                String::new(),
+            )
+        } else {
+            (String::new(), base.name.clone(), base_where)
+        };
         let (p_column, p_base, p_step) = match &payload {
             Some((name, _)) => (", p", format!(", e.{name}"), ", r.p".to_string()),
             None => ("", String::new(), String::new()),
@@ -409,25 +421,24 @@ impl Generator {
             // Forwards (a reaches b) or backwards (a is reached from b).
             let step_select = if self.rng.gen_bool(0.6) {
                 format!(
-                    "SELECT r.a, f.{step_to}{p_step} FROM r JOIN {} AS f ON r.b = f.{step_from}",
+                    "SELECT r.a, f.{step_to}{p_step} FROM r {join} {} AS f ON r.b = f.{step_from}",
                     step.name
                 )
             } else {
                 format!(
-                    "SELECT f.{step_from}, r.b{p_step} FROM r JOIN {} AS f ON f.{step_to} = r.a",
+                    "SELECT f.{step_from}, r.b{p_step} FROM r {join} {} AS f ON f.{step_to} = r.a",
                     step.name
                 )
             };
             format!(
-                "WITH RECURSIVE r(a, b{p_column}) AS (SELECT e.{from}, e.{to}{p_base} FROM {} AS e{base_where} UNION {step_select}{step_condition})",
-                base.name
+                "WITH RECURSIVE {helper}r(a, b{p_column}) AS (SELECT e.{from}, e.{to}{p_base} FROM {base_from} AS e{base_where} UNION {step_select}{step_condition})"
             )
         } else {
             columns.push(("n".to_string(), Ty::Int));
             let bound = self.rng.gen_range(1..=3);
             format!(
-                "WITH RECURSIVE r(n, a, b{p_column}) AS (SELECT 0, e.{from}, e.{to}{p_base} FROM {} AS e{base_where} UNION ALL SELECT r.n + 1, r.a, f.{step_to}{p_step} FROM r JOIN {} AS f ON r.b = f.{step_from} WHERE r.n < {bound}{step_condition})",
-                base.name, step.name
+                "WITH RECURSIVE {helper}r(n, a, b{p_column}) AS (SELECT 0, e.{from}, e.{to}{p_base} FROM {base_from} AS e{base_where} UNION ALL SELECT r.n + 1, r.a, f.{step_to}{p_step} FROM r {join} {} AS f ON r.b = f.{step_from} WHERE r.n < {bound}{step_condition})",
+                step.name
             )
         };
         columns.push(("a".to_string(), Ty::Int));
@@ -448,8 +459,10 @@ impl Generator {
     /// a `GROUPING(…)` column.
     pub(super) fn grouping_sets(&mut self, q: &mut Query) {
         let n = q.group_by.len();
-        q.grouping = match self.rng.gen_range(0..3) {
+        q.grouping = match self.rng.gen_range(0..4) {
             0 => Grouping::Rollup,
+            3 if n >= 2 => Grouping::FirstThenRollup,
+            3 => Grouping::Rollup,
             1 => Grouping::Cube,
             _ => {
                 // Every key in some set (the first), so the select list may show them all.
