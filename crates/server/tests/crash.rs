@@ -5,98 +5,16 @@
 //!
 //! `EVERT_CRASH_CYCLES` sets the number of kill cycles (default 20; run 100+ by hand).
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::{connect, rows, start, wait_exit, walk};
 use rand::{Rng, SeedableRng};
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    /// A failing test must not leave its server running.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(dir: &Path, log: &Path) -> Server {
-    let port = free_port();
-    let http = free_port();
-    let log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_evert"))
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--http-listen",
-            &format!("127.0.0.1:{http}"),
-        ])
-        .args(["--workers", "2", "--tick-ms", "50", "--data-dir"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(log_file)
-        .spawn()
-        .expect("start evert");
-    Server { child, port }
-}
-
-async fn connect(port: u16, within: Duration) -> Client {
-    let deadline = Instant::now() + within;
-    loop {
-        let config =
-            format!("host=127.0.0.1 port={port} user=evert dbname=materialize connect_timeout=2");
-        match tokio_postgres::connect(&config, NoTls).await {
-            Ok((client, conn)) => {
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-                return client;
-            }
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await
-            }
-            Err(e) => panic!("evert did not come up on port {port}: {e}"),
-        }
-    }
-}
-
-async fn rows(client: &Client, sql: &str) -> BTreeSet<Vec<String>> {
-    let mut out = BTreeSet::new();
-    for m in client
-        .simple_query(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-    {
-        if let SimpleQueryMessage::Row(r) = m {
-            out.insert(
-                (0..r.len())
-                    .map(|i| r.get(i).unwrap_or("NULL").to_string())
-                    .collect(),
-            );
-        }
-    }
-    out
-}
+use tokio_postgres::Client;
 
 #[derive(Default)]
 struct Ledger {
@@ -310,31 +228,4 @@ async fn corruption_mid_log_stops_startup() {
         "the log should explain the corruption:\n{messages}"
     );
     let _ = std::fs::remove_dir_all(&root);
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
-fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    None
 }
