@@ -104,7 +104,8 @@ impl Adapter {
                 let desc = match show {
                     ShowStatement::Objects {
                         kind: evert_sql::parse::ShowObjectKind::Source,
-                    } => text_desc(&["name", "type"]),
+                    } => text_desc(&["name", "type", "cluster"]),
+                    ShowStatement::Subsources { .. } => text_desc(&["name", "type"]),
                     ShowStatement::Objects { .. } => text_desc(&["name"]),
                     ShowStatement::Indexes { .. } => text_desc(&["name", "on", "key"]),
                     ShowStatement::Columns { .. } => text_desc(&["name", "nullable", "type"]),

@@ -389,27 +389,27 @@ impl Adapter {
         match show {
             ShowStatement::Objects { kind } => {
                 let kind = kind_of(*kind);
+                if kind == ItemKind::Source {
+                    return Ok(crate::sources::show_sources(&catalog));
+                }
                 let mut names: Vec<Vec<String>> = catalog
                     .items()
                     .filter(|i| i.kind() == kind)
-                    .map(|i| match kind {
-                        ItemKind::Source => {
-                            vec![i.name().to_string(), crate::sources::source_type(i)]
-                        }
-                        _ => vec![i.name().to_string()],
-                    })
+                    .map(|i| vec![i.name().to_string()])
                     .collect();
                 names.sort();
-                let desc = if kind == ItemKind::Source {
-                    text_desc(&["name", "type"])
-                } else {
-                    text_desc(&["name"])
-                };
                 Ok(ExecuteResponse::Rows {
-                    desc,
+                    desc: text_desc(&["name"]),
                     rows: text_rows(names),
                     tag: None,
                 })
+            }
+            ShowStatement::Subsources { on } => {
+                let on = match on {
+                    Some(name) => Some(resolve(name)?),
+                    None => None,
+                };
+                crate::sources::show_subsources(&catalog, on)
             }
             ShowStatement::Indexes { on } => {
                 let on_id = match on {

@@ -41,7 +41,7 @@ use evert_storage::RecoveredCollection;
 use sqlparser::ast;
 use tracing::{debug, info, warn};
 
-use crate::catalog::{CatalogItem, DurableItem, ItemDetails, ItemKind};
+use crate::catalog::{Catalog, CatalogItem, DurableItem, ItemDetails, ItemKind};
 use crate::coord::Adapter;
 use crate::ddl::quote_ident;
 use crate::error::AdapterError;
@@ -396,14 +396,93 @@ pub(crate) fn parent_of(item: &CatalogItem) -> Option<GlobalId> {
     }
 }
 
-/// The type SHOW SOURCES reports, as Materialize does.
-pub(crate) fn source_type(item: &CatalogItem) -> String {
+/// The cluster `SHOW SOURCES` names for a source: evert runs every source in its one
+/// process, which `SHOW cluster` calls `default`.
+pub const CLUSTER: &str = "default";
+
+/// The type `SHOW SOURCES` reports, as Materialize does.
+fn source_type(item: &CatalogItem) -> &'static str {
     match &item.details {
         ItemDetails::Source(SourceDetails::Subsource { .. }) => "subsource",
         ItemDetails::Source(SourceDetails::Progress { .. }) => "progress",
         _ => "load-generator",
     }
-    .to_string()
+}
+
+fn text_row(values: &[Option<&str>]) -> Row {
+    Row::pack(values.iter().map(|v| match v {
+        Some(s) => Datum::String(s),
+        None => Datum::Null,
+    }))
+}
+
+fn text_desc(columns: &[&str]) -> RelationDesc {
+    let mut desc = RelationDesc::empty();
+    for c in columns {
+        desc = desc.with_column(*c, evert_repr::ScalarType::String.nullable(true));
+    }
+    desc
+}
+
+/// `SHOW SOURCES`: every source, subsource and progress relation with its type and the
+/// cluster that maintains it, Materialize's columns `name, type, cluster`. As there,
+/// subsources and progress relations have no cluster of their own (NULL): the source's
+/// generator writes them.
+pub(crate) fn show_sources(catalog: &Catalog) -> ExecuteResponse {
+    let mut rows: Vec<(&str, &str)> = catalog
+        .items()
+        .filter(|i| i.kind() == ItemKind::Source)
+        .map(|i| (i.name(), source_type(i)))
+        .collect();
+    rows.sort();
+    ExecuteResponse::Rows {
+        desc: text_desc(&["name", "type", "cluster"]),
+        rows: rows
+            .into_iter()
+            .map(|(name, kind)| {
+                let cluster = (kind == "load-generator").then_some(CLUSTER);
+                text_row(&[Some(name), Some(kind), cluster])
+            })
+            .collect(),
+        tag: None,
+    }
+}
+
+/// `SHOW SUBSOURCES [ON source]`: the subsources and progress relations of one source, or
+/// of every source, with their type (`subsource` or `progress`), ordered by name.
+pub(crate) fn show_subsources(
+    catalog: &Catalog,
+    on: Option<&CatalogItem>,
+) -> Result<ExecuteResponse, AdapterError> {
+    if let Some(on) = on {
+        if on.kind() != ItemKind::Source {
+            return Err(invalid(
+                "42809",
+                format!(
+                    "cannot show subsources on {} because it is a {}",
+                    on.name(),
+                    on.kind().name()
+                ),
+            ));
+        }
+    }
+    let mut rows: Vec<(&str, &str)> = catalog
+        .items()
+        .filter(|i| match on {
+            Some(on) => parent_of(i) == Some(on.id()),
+            None => parent_of(i).is_some(),
+        })
+        .map(|i| (i.name(), source_type(i)))
+        .collect();
+    rows.sort();
+    Ok(ExecuteResponse::Rows {
+        desc: text_desc(&["name", "type"]),
+        rows: rows
+            .into_iter()
+            .map(|(name, kind)| text_row(&[Some(name), Some(kind)]))
+            .collect(),
+        tag: None,
+    })
 }
 
 /// `CREATE SOURCE ... FROM LOAD GENERATOR`.

@@ -111,6 +111,8 @@ pub enum ShowStatement {
     Objects { kind: ShowObjectKind },
     /// `SHOW INDEXES [ON | FROM | IN name]`
     Indexes { on: Option<ObjectName> },
+    /// `SHOW SUBSOURCES [ON source | FROM schema]`
+    Subsources { on: Option<ObjectName> },
     /// `SHOW COLUMNS FROM name`
     Columns { from: ObjectName },
     /// `SHOW CREATE TABLE | VIEW | MATERIALIZED VIEW | INDEX | SOURCE name`
@@ -926,6 +928,20 @@ fn parse_show(text: &str) -> Result<Statement, PlanError> {
         }
         ["columns", "from" | "in", ..] => ShowStatement::Columns {
             from: rest_name(3)?,
+        },
+        ["subsources", after @ ..] => match after {
+            [] => ShowStatement::Subsources { on: None },
+            ["on", ..] => ShowStatement::Subsources {
+                on: Some(rest_name(3)?),
+            },
+            // As for SHOW SOURCES: user objects live in public, FROM public is accepted.
+            ["from" | "in", _schema] => ShowStatement::Subsources { on: None },
+            _ => {
+                return Err(PlanError::Invalid(format!(
+                    "syntax error in SHOW: {}",
+                    w.join(" ")
+                )))
+            }
         },
         [first, ..]
             if object_kind(&w[1..]).is_some()
