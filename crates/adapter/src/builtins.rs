@@ -439,6 +439,73 @@ const BUILTINS: &[Builtin] = &[
         name: "evert_object_definitions",
         columns: &[col("oid", OID), col("definition", TEXT)],
     },
+    // Role membership (psql's \du): evert has one role, a member of nothing.
+    Builtin {
+        id: 140,
+        schema: "pg_catalog",
+        name: "pg_auth_members",
+        columns: &[
+            col("roleid", OID),
+            col("member", OID),
+            col("grantor", OID),
+            col("admin_option", BOOL),
+        ],
+    },
+    // Functions (psql's \df): empty, as evert has no user-defined functions and does not
+    // list its built-in ones here.
+    Builtin {
+        id: 141,
+        schema: "pg_catalog",
+        name: "pg_proc",
+        columns: &[
+            col("oid", OID),
+            col("proname", TEXT),
+            col("pronamespace", OID),
+            col("proowner", OID),
+            col("prolang", OID),
+            col("procost", FLOAT4),
+            col("prorows", FLOAT4),
+            col("provariadic", OID),
+            col("prosupport", TEXT),
+            col("prokind", TEXT),
+            col("prosecdef", BOOL),
+            col("proleakproof", BOOL),
+            col("proisstrict", BOOL),
+            col("proretset", BOOL),
+            col("provolatile", TEXT),
+            col("proparallel", TEXT),
+            col("pronargs", INT2),
+            col("pronargdefaults", INT2),
+            col("prorettype", OID),
+            col("proargtypes", TEXT),
+            col("proallargtypes", OID_ARRAY),
+            col("proargmodes", TEXT_ARRAY),
+            col("proargnames", TEXT_ARRAY),
+            col("proargdefaults", TEXT),
+            col("protrftypes", OID_ARRAY),
+            col("prosrc", TEXT),
+            col("probin", TEXT),
+            col("prosqlbody", TEXT),
+            col("proconfig", TEXT_ARRAY),
+            col("proacl", TEXT_ARRAY),
+        ],
+    },
+    Builtin {
+        id: 142,
+        schema: "pg_catalog",
+        name: "pg_language",
+        columns: &[
+            col("oid", OID),
+            col("lanname", TEXT),
+            col("lanowner", OID),
+            col("lanispl", BOOL),
+            col("lanpltrusted", BOOL),
+            col("lanplcallfoid", OID),
+            col("laninline", OID),
+            col("lanvalidator", OID),
+            col("lanacl", TEXT_ARRAY),
+        ],
+    },
 ];
 
 /// Columns whose PostgreSQL type is an array (declared with their element type above,
@@ -456,6 +523,13 @@ const ARRAY_COLUMNS: &[&str] = &[
     "conkey",
     "confkey",
     "rolconfig",
+    "proallargtypes",
+    "proargmodes",
+    "proargnames",
+    "protrftypes",
+    "proconfig",
+    "proacl",
+    "lanacl",
 ];
 
 fn desc_of(b: &Builtin) -> RelationDesc {
@@ -871,6 +945,22 @@ pub fn contents(id: GlobalId, catalog: &Catalog, database: &str) -> Vec<Row> {
             Datum::Null,
             Datum::Null,
         ])),
+        142 => {
+            // PostgreSQL's three built-in languages, with its OIDs.
+            for (oid, name) in [(12, "internal"), (13, "c"), (14, "sql")] {
+                rows.push(Row::pack([
+                    Datum::Int64(oid),
+                    Datum::String(name),
+                    Datum::Int64(OWNER_OID),
+                    Datum::False,
+                    Datum::from_bool(name == "sql"),
+                    Datum::Int64(0),
+                    Datum::Int64(0),
+                    Datum::Int64(0),
+                    Datum::Null,
+                ]));
+            }
+        }
         127 => {
             // What pg_get_indexdef and pg_get_viewdef return.
             for item in catalog.items() {

@@ -1318,6 +1318,10 @@ fn catalog_function_sql(f: &ast::Function, name: &str) -> Result<Option<String>,
         "shobj_description",
         "pg_relation_is_publishable",
         "pg_get_statisticsobjdef_columns",
+        "pg_get_function_result",
+        "pg_get_function_arguments",
+        "pg_get_function_identity_arguments",
+        "pg_get_function_sqlbody",
         "format_type",
         "array_upper",
         "array_lower",
@@ -1357,7 +1361,12 @@ fn catalog_function_sql(f: &ast::Function, name: &str) -> Result<Option<String>,
         | ("obj_description", 1 | 2)
         | ("col_description", 2)
         | ("shobj_description", 2)
-        | ("pg_get_statisticsobjdef_columns", 1) => "NULL::text".to_string(),
+        | ("pg_get_statisticsobjdef_columns", 1)
+        // pg_proc is empty: there is no function whose signature to describe.
+        | ("pg_get_function_result", 1)
+        | ("pg_get_function_arguments", 1)
+        | ("pg_get_function_identity_arguments", 1)
+        | ("pg_get_function_sqlbody", 1) => "NULL::text".to_string(),
         ("pg_relation_is_publishable", 1) => "false".to_string(),
         // evert's arrays always start at index 1.
         ("array_upper", 2) => format!("array_length({}, {})", a[0], a[1]),
