@@ -82,6 +82,7 @@ impl AdapterError {
     pub fn hint(&self) -> Option<String> {
         match self {
             AdapterError::Plan(e) => e.hint(),
+            AdapterError::Eval(e) => e.hint(),
             _ => None,
         }
     }

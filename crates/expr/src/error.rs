@@ -43,6 +43,14 @@ pub enum EvalError {
     RecursionLimit(u64),
     /// A value that should not exist here: reported rather than panicking.
     Internal(String),
+    /// A result evert cannot represent as PostgreSQL would (0A000).
+    Unsupported(String),
+    /// An index outside a value (`get_byte`), SQLSTATE 2202E.
+    ArraySubscript(String),
+    /// A NULL where a function requires a value, SQLSTATE 22004.
+    NullValueNotAllowed(String),
+    /// Text a function cannot read (`decode(…, 'escape')`), SQLSTATE 22P02.
+    InvalidTextRepresentation(String),
 }
 
 impl EvalError {
@@ -70,6 +78,25 @@ impl EvalError {
             EvalError::MultipleRowsFromSubquery => "21000",
             EvalError::RecursionLimit(_) => "54001",
             EvalError::Internal(_) => "XX000",
+            EvalError::Unsupported(_) => "0A000",
+            EvalError::ArraySubscript(_) => "2202E",
+            EvalError::NullValueNotAllowed(_) => "22004",
+            EvalError::InvalidTextRepresentation(_) => "22P02",
+        }
+    }
+
+    /// A hint for the error response, when PostgreSQL gives one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            EvalError::InvalidParameterValue(m)
+                if m.starts_with("regexp_match() does not support") =>
+            {
+                Some("Use the regexp_matches function instead.".into())
+            }
+            EvalError::InvalidParameterValue(m) if m == "invalid base64 end sequence" => Some(
+                "Input data is missing padding, is truncated, or is otherwise corrupted.".into(),
+            ),
+            _ => None,
         }
     }
 
@@ -120,6 +147,10 @@ impl fmt::Display for EvalError {
                 write!(f, "recursive query did not converge within {n} iterations")
             }
             EvalError::Internal(m) => write!(f, "internal error: {m}"),
+            EvalError::Unsupported(m)
+            | EvalError::ArraySubscript(m)
+            | EvalError::NullValueNotAllowed(m)
+            | EvalError::InvalidTextRepresentation(m) => f.write_str(m),
         }
     }
 }

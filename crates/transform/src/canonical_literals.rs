@@ -8,7 +8,7 @@
 
 use evert_expr::keys::canonical_key_datum;
 use evert_expr::{BinaryFunc, MirRelationExpr, MirScalarExpr};
-use evert_repr::Row;
+use evert_repr::{Row, RowArena};
 
 pub fn canonicalize(expr: &mut MirRelationExpr) {
     expr.visit_mut_post(&mut |e| {
@@ -29,7 +29,8 @@ fn canonicalize_equality(e: &mut MirScalarExpr) {
     {
         for side in [expr1.as_mut(), expr2.as_mut()] {
             if let MirScalarExpr::Literal(Ok(row), _) = side {
-                if let Some(canonical) = canonical_key_datum(row.unpack_first()) {
+                let arena = RowArena::new();
+                if let Some(canonical) = canonical_key_datum(row.unpack_first(), &arena) {
                     *row = Row::of(canonical);
                 }
             }

@@ -163,7 +163,7 @@ pub fn arrange_collection<'s, T: RenderTime>(
                     for k in &key {
                         match k.eval(&datums, &arena) {
                             // Keys match by bytes, so values equal in SQL must look alike.
-                            Ok(d) => packer.push(canonical_key_datum(d).unwrap_or(d)),
+                            Ok(d) => packer.push(canonical_key_datum(d, &arena).unwrap_or(d)),
                             Err(e) => {
                                 failure = Some(e);
                                 break;

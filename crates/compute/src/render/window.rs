@@ -28,10 +28,11 @@ pub fn render_window<'s, T: RenderTime>(
     let keyed = input.as_collection().map(move |row: Row| {
         let key = {
             let datums: Vec<Datum> = row.iter().collect();
+            let arena = RowArena::new();
             Row::pack(
                 partition_by
                     .iter()
-                    .map(|c| canonical_key_datum(datums[*c]).unwrap_or(datums[*c])),
+                    .map(|c| canonical_key_datum(datums[*c], &arena).unwrap_or(datums[*c])),
             )
         };
         (key, row)

@@ -31,8 +31,10 @@ pub struct AnalyzedRegex {
 
 impl AnalyzedRegex {
     pub fn new(source: &str, case_insensitive: bool) -> Result<AnalyzedRegex, EvalError> {
+        // PostgreSQL's `.` matches a newline unless a flag says otherwise.
         let regex = regex::RegexBuilder::new(source)
             .case_insensitive(case_insensitive)
+            .dot_matches_new_line(true)
             .build()
             .map_err(|e| EvalError::InvalidRegex(e.to_string()))?;
         Ok(AnalyzedRegex {
@@ -198,6 +200,10 @@ pub enum UnaryFunc {
     Cardinality,
     /// `pg_typeof`-like helpers are planned as literals; this is `quote_ident`.
     QuoteIdent,
+    /// `jsonb_pretty`
+    JsonbPretty,
+    /// `sha256(bytea)`
+    Sha256,
 }
 
 impl UnaryFunc {
@@ -278,15 +284,16 @@ impl UnaryFunc {
             Cbrt => Datum::Float64(d.unwrap_float64().cbrt()),
             Exp => match d {
                 Datum::Float64(f) => Datum::Float64(check_f64(f.exp(), f.is_finite())?),
-                Datum::Numeric(n) => Datum::Numeric(
-                    n.checked_exp()
-                        .map(|r| numeric::rescale(r, 16))
-                        .ok_or(EvalError::NumericOverflow)?,
-                ),
+                Datum::Numeric(n) => {
+                    let r = n.checked_exp().ok_or(EvalError::NumericOverflow)?;
+                    Datum::Numeric(numeric_result(r, numeric::exp_scale(&n))?)
+                }
                 other => return Err(unexpected("exp", other)),
             },
-            Ln => log_fn(d, f64::ln, |n| n.checked_ln())?,
-            Log10 => log_fn(d, f64::log10, |n| n.checked_log10())?,
+            Ln => log_fn(d, f64::ln, |n| Ok((n.checked_ln(), numeric::ln_scale(&n))))?,
+            Log10 => log_fn(d, f64::log10, |n| {
+                Ok((n.checked_log10(), numeric::log_scale(&Decimal::TEN, &n)))
+            })?,
             Sign => match d {
                 Datum::Float64(f) => Datum::Float64(if f > 0.0 {
                     1.0
@@ -384,6 +391,12 @@ impl UnaryFunc {
             },
             // The number of elements: 0 for an empty array (array_length gives NULL).
             Cardinality => Datum::Int32(d.unwrap_array().len() as i32),
+            JsonbPretty => {
+                Datum::String(arena.push_string(&crate::scalar::jsonb::pretty(d.unwrap_jsonb())))
+            }
+            Sha256 => {
+                Datum::Bytes(arena.push_bytes(&crate::scalar::bytea::sha256(d.unwrap_bytes())))
+            }
             QuoteIdent => {
                 let s = d.unwrap_str();
                 let plain = !s.is_empty()
@@ -421,6 +434,8 @@ impl UnaryFunc {
                 ScalarType::Int32.nullable(nullable)
             }
             Cardinality => ScalarType::Int32.nullable(true),
+            JsonbPretty => ScalarType::String.nullable(nullable),
+            Sha256 => ScalarType::Bytes.nullable(nullable),
             IsRegexpMatch(_) | IsLikeMatch { .. } => ScalarType::Bool.nullable(nullable),
         }
     }
@@ -474,6 +489,8 @@ impl UnaryFunc {
             JsonbArrayLength => "jsonb_array_length",
             Cardinality => "cardinality",
             QuoteIdent => "quote_ident",
+            JsonbPretty => "jsonb_pretty",
+            Sha256 => "sha256",
         }
     }
 
@@ -536,10 +553,11 @@ fn float_or_numeric<'a>(
     })
 }
 
+/// `num_fn` gives the logarithm of a positive numeric and its result scale.
 fn log_fn<'a>(
     d: Datum<'a>,
     f64_fn: impl Fn(f64) -> f64,
-    num_fn: impl Fn(Decimal) -> Option<Decimal>,
+    num_fn: impl Fn(Decimal) -> Result<(Option<Decimal>, i32), EvalError>,
 ) -> Result<Datum<'a>, EvalError> {
     match d {
         Datum::Float64(f) if f == 0.0 => Err(EvalError::LogOfZero),
@@ -547,11 +565,11 @@ fn log_fn<'a>(
         Datum::Float64(f) => Ok(Datum::Float64(f64_fn(f))),
         Datum::Numeric(n) if n.is_zero() => Err(EvalError::LogOfZero),
         Datum::Numeric(n) if n.is_sign_negative() => Err(EvalError::LogOfNegative),
-        Datum::Numeric(n) => Ok(Datum::Numeric(
-            num_fn(n)
-                .map(|r| numeric::rescale(r, 16))
-                .ok_or(EvalError::NumericOverflow)?,
-        )),
+        Datum::Numeric(n) => {
+            let (r, scale) = num_fn(n)?;
+            let r = r.ok_or(EvalError::NumericOverflow)?;
+            Ok(Datum::Numeric(numeric_result(r, scale)?))
+        }
         other => Err(unexpected("logarithm", other)),
     }
 }
@@ -565,11 +583,28 @@ fn trig_domain<'a>(x: f64, f: impl Fn(f64) -> f64) -> Result<Datum<'a>, EvalErro
 
 fn numeric_sqrt(n: Decimal) -> Result<Decimal, EvalError> {
     let r = n.sqrt().ok_or(EvalError::NumericOverflow)?;
-    // PostgreSQL keeps at least 16 significant digits and the input's scale.
-    let scale = (16 - numeric::integer_digits(&r) as i32)
-        .max(n.scale() as i32)
-        .max(0) as u32;
-    Ok(numeric::rescale(r, scale))
+    numeric_result(r, numeric::sqrt_scale(&n))
+}
+
+/// Rounds an inexact numeric result to the scale PostgreSQL gives it. A `Decimal` holds at
+/// most 28 fractional digits and about 28 significant digits; a result PostgreSQL would print
+/// with more is refused rather than printed differently.
+fn numeric_result(r: Decimal, scale: i32) -> Result<Decimal, EvalError> {
+    let unsupported = || {
+        EvalError::Unsupported(format!(
+            "numeric result with {scale} fractional digits (evert's numeric holds at most {} significant digits)",
+            numeric::MAX_SCALE
+        ))
+    };
+    let scale = u32::try_from(scale).unwrap_or(0);
+    if scale > numeric::MAX_SCALE {
+        return Err(unsupported());
+    }
+    let rounded = numeric::rescale(r, scale);
+    if rounded.scale() != scale {
+        return Err(unsupported());
+    }
+    Ok(rounded)
 }
 
 fn initcap(s: &str) -> String {
@@ -662,13 +697,38 @@ pub enum BinaryFunc {
     ToChar,
     /// `age(timestamp, timestamp)`
     Age,
+    /// `jsonb ?| text[]`
+    JsonbHasAnyKey,
+    /// `jsonb ?& text[]`
+    JsonbHasAllKeys,
+    /// `jsonb - text`
+    JsonbDeleteKey,
+    /// `jsonb - text[]`
+    JsonbDeleteKeys,
+    /// `jsonb - integer`
+    JsonbDeleteIndex,
+    /// `array || element` (a NULL array is treated as empty; a NULL element is appended)
+    ArrayAppend,
+    /// `element || array`
+    ArrayPrepend,
+    /// `bytea || bytea`
+    ByteaConcat,
+    /// `get_byte(bytea, integer)`
+    GetByte,
+    /// `encode(bytea, format)`
+    Encode,
+    /// `decode(text, format)`
+    Decode,
 }
 
 impl BinaryFunc {
     pub fn propagates_nulls(&self) -> bool {
         !matches!(
             self,
-            BinaryFunc::IsNotDistinctFrom | BinaryFunc::ArrayConcat
+            BinaryFunc::IsNotDistinctFrom
+                | BinaryFunc::ArrayConcat
+                | BinaryFunc::ArrayAppend
+                | BinaryFunc::ArrayPrepend
         )
     }
 
@@ -838,7 +898,8 @@ impl BinaryFunc {
                     if lb.is_zero() {
                         return Err(EvalError::DivisionByZero);
                     }
-                    Datum::Numeric(numeric::rescale(lx / lb, 16))
+                    let r = lx.checked_div(lb).ok_or(EvalError::NumericOverflow)?;
+                    Datum::Numeric(numeric_result(r, numeric::log_scale(&base, &x))?)
                 }
                 (a, _) => return Err(unexpected("log", a)),
             },
@@ -984,6 +1045,61 @@ impl BinaryFunc {
                 let y = b.unwrap_timestamp();
                 Datum::Interval(age(x, y))
             }
+            JsonbHasAnyKey | JsonbHasAllKeys => Datum::from_bool(crate::scalar::jsonb::has_keys(
+                a.unwrap_jsonb(),
+                b.unwrap_array(),
+                *self == JsonbHasAllKeys,
+            )),
+            JsonbDeleteKey => {
+                crate::scalar::jsonb::delete_keys(a.unwrap_jsonb(), &[b.unwrap_str()], arena)?
+            }
+            JsonbDeleteKeys => {
+                let keys: Vec<&str> = b
+                    .unwrap_array()
+                    .iter()
+                    .filter_map(|k| match k {
+                        Datum::String(s) => Some(s),
+                        _ => None,
+                    })
+                    .collect();
+                crate::scalar::jsonb::delete_keys(a.unwrap_jsonb(), &keys, arena)?
+            }
+            JsonbDeleteIndex => {
+                let index = match b {
+                    Datum::Int64(i) => i,
+                    other => i64::from(other.unwrap_int32()),
+                };
+                crate::scalar::jsonb::delete_index(a.unwrap_jsonb(), index, arena)?
+            }
+            ArrayAppend => arena.make_array(|p| {
+                if let Datum::Array(list) = a {
+                    p.extend(list.iter());
+                }
+                p.push(b);
+            }),
+            ArrayPrepend => arena.make_array(|p| {
+                p.push(a);
+                if let Datum::Array(list) = b {
+                    p.extend(list.iter());
+                }
+            }),
+            ByteaConcat => {
+                let mut bytes = a.unwrap_bytes().to_vec();
+                bytes.extend_from_slice(b.unwrap_bytes());
+                Datum::Bytes(arena.push_bytes(&bytes))
+            }
+            GetByte => Datum::Int32(crate::scalar::bytea::get_byte(
+                a.unwrap_bytes(),
+                b.unwrap_int32(),
+            )?),
+            Encode => Datum::String(arena.push_string(&crate::scalar::bytea::encode(
+                a.unwrap_bytes(),
+                b.unwrap_str(),
+            )?)),
+            Decode => Datum::Bytes(arena.push_bytes(&crate::scalar::bytea::decode(
+                a.unwrap_str(),
+                b.unwrap_str(),
+            )?)),
         })
     }
 
@@ -1052,6 +1168,13 @@ impl BinaryFunc {
             ArrayContainsElement => return S::Bool.nullable(true),
             ArrayConcat => return at.nullable(a.nullable && b.nullable),
             Age => S::Interval,
+            JsonbHasAnyKey | JsonbHasAllKeys => S::Bool,
+            JsonbDeleteKey | JsonbDeleteKeys | JsonbDeleteIndex => S::Jsonb,
+            ArrayAppend => return at.nullable(false),
+            ArrayPrepend => return bt.nullable(false),
+            ByteaConcat | Decode => S::Bytes,
+            GetByte => S::Int32,
+            Encode => S::String,
         };
         scalar.nullable(nullable)
     }
@@ -1109,6 +1232,15 @@ impl BinaryFunc {
             ArrayConcat => "array_cat",
             ToChar => "to_char",
             Age => "age",
+            JsonbHasAnyKey => "?|",
+            JsonbHasAllKeys => "?&",
+            JsonbDeleteKey | JsonbDeleteKeys | JsonbDeleteIndex => "-",
+            ArrayAppend => "array_append",
+            ArrayPrepend => "array_prepend",
+            ByteaConcat => "||",
+            GetByte => "get_byte",
+            Encode => "encode",
+            Decode => "decode",
         }
     }
 
@@ -1135,6 +1267,12 @@ impl BinaryFunc {
                 | JsonbGetPath { .. }
                 | JsonbContains
                 | JsonbHasKey
+                | JsonbHasAnyKey
+                | JsonbHasAllKeys
+                | JsonbDeleteKey
+                | JsonbDeleteKeys
+                | JsonbDeleteIndex
+                | ByteaConcat
         )
     }
 
@@ -1476,16 +1614,34 @@ fn pow<'a>(a: Datum<'a>, b: Datum<'a>) -> Result<Datum<'a>, EvalError> {
             if x.is_sign_negative() && !x.is_zero() && y.fract() != Decimal::ZERO {
                 return Err(EvalError::NegativeRaisedToFractionalPower);
             }
-            let r = if y.fract().is_zero() && y.abs() <= Decimal::from(1_000_000) {
-                x.checked_powi(y.to_i64().unwrap_or(0))
-            } else {
-                x.checked_powd(y)
+            // PostgreSQL multiplies out integral exponents that fit in 32 bits and uses
+            // exp(y * ln(x)) otherwise; each way has its own rule for the result scale.
+            let integral = y
+                .fract()
+                .is_zero()
+                .then(|| y.to_i64())
+                .flatten()
+                .filter(|e| i32::try_from(*e).is_ok());
+            let scale = match integral {
+                Some(_) => numeric::PowerScale::Scale(numeric::power_int_scale(&x)),
+                None if x.is_zero() => return Ok(Numeric(Decimal::new(0, 16))),
+                None => numeric::power_scale(&x.abs(), &y),
+            };
+            let scale = match scale {
+                numeric::PowerScale::Scale(s) => s,
+                numeric::PowerScale::Overflow => return Err(EvalError::NumericOverflow),
+                numeric::PowerScale::Underflow => {
+                    return Err(EvalError::Unsupported(
+                        "numeric result with 1000 fractional digits (evert's numeric holds at most 28 significant digits)".into(),
+                    ))
+                }
+            };
+            let r = match integral {
+                Some(e) => x.checked_powi(e),
+                None => x.checked_powd(y),
             }
             .ok_or(EvalError::NumericOverflow)?;
-            let scale = (16 - numeric::integer_digits(&r) as i32)
-                .max(x.scale() as i32)
-                .max(0) as u32;
-            Numeric(numeric::rescale(r, scale.min(numeric::MAX_SCALE)))
+            Numeric(numeric_result(r, scale)?)
         }
         (x, _) => return Err(unexpected("^", x)),
     })
@@ -1529,9 +1685,21 @@ pub enum VariadicFunc {
     JsonbBuildArray,
     /// `jsonb_build_object(k, v, ...)`
     JsonbBuildObject,
+    /// `array_position(array, element [, start])`: the first position (from 1) of an element
+    /// not distinct from `element`, NULL if none.
+    ArrayPosition,
+    /// `gen_random_uuid()`: a new version-4 UUID at each call (volatile: never folded, and
+    /// refused in views).
+    GenRandomUuid,
 }
 
 impl VariadicFunc {
+    /// True if the function may return a different value at each call with the same
+    /// arguments, so that it must not be folded into a constant.
+    pub fn is_volatile(&self) -> bool {
+        matches!(self, VariadicFunc::GenRandomUuid)
+    }
+
     /// True if, with the given (partly literal) arguments, the result is already decided.
     pub fn short_circuits(&self, exprs: &[MirScalarExpr]) -> bool {
         match self {
@@ -1649,7 +1817,7 @@ impl VariadicFunc {
                     if d.is_null()
                         && !matches!(
                             self,
-                            ArrayCreate { .. } | JsonbBuildArray | JsonbBuildObject
+                            ArrayCreate { .. } | JsonbBuildArray | JsonbBuildObject | ArrayPosition
                         )
                     {
                         return Ok(Datum::Null);
@@ -1795,7 +1963,11 @@ impl VariadicFunc {
                 Datum::String(arena.push_string(&out))
             }
             RegexpMatchArray => {
-                let regex = AnalyzedRegex::compiled(args[1].unwrap_str(), false)?;
+                let pattern = match args.get(2) {
+                    Some(flags) => regexp_with_flags(args[1].unwrap_str(), flags.unwrap_str())?,
+                    None => args[1].unwrap_str().to_string(),
+                };
+                let regex = AnalyzedRegex::compiled(&pattern, false)?;
                 match regex.captures(args[0].unwrap_str()) {
                     None => Datum::Null,
                     Some(caps) => {
@@ -1878,6 +2050,31 @@ impl VariadicFunc {
                     &serde_json::Value::Object(map),
                 )))
             }
+            ArrayPosition => {
+                let Datum::Array(list) = args[0] else {
+                    return Ok(Datum::Null);
+                };
+                let start = match args.get(2) {
+                    None => 1,
+                    Some(Datum::Null) => {
+                        return Err(EvalError::NullValueNotAllowed(
+                            "initial position must not be null".into(),
+                        ))
+                    }
+                    Some(d) => d.unwrap_int32(),
+                };
+                // IS NOT DISTINCT FROM: a NULL element finds a NULL.
+                list.iter()
+                    .enumerate()
+                    .skip(usize::try_from(start.max(1) - 1).unwrap_or(0))
+                    .find(|(_, e)| *e == args[1])
+                    .map(|(i, _)| Datum::Int32(i as i32 + 1))
+                    .unwrap_or(Datum::Null)
+            }
+            GenRandomUuid => {
+                let bytes: [u8; 16] = rand::random();
+                Datum::Uuid(uuid::Builder::from_random_bytes(bytes).into_uuid())
+            }
             And | Or | Coalesce | Greatest | Least | Concat | ConcatWs => {
                 unreachable!("non-strict variadic functions are evaluated in eval")
             }
@@ -1909,6 +2106,8 @@ impl VariadicFunc {
                 ScalarType::Array(Box::new(elem_type.clone())).nullable(false)
             }
             JsonbBuildArray | JsonbBuildObject => ScalarType::Jsonb.nullable(false),
+            ArrayPosition => ScalarType::Int32.nullable(true),
+            GenRandomUuid => ScalarType::Uuid.nullable(false),
         }
     }
 
@@ -1938,6 +2137,8 @@ impl VariadicFunc {
             ArrayCreate { .. } => "array",
             JsonbBuildArray => "jsonb_build_array",
             JsonbBuildObject => "jsonb_build_object",
+            ArrayPosition => "array_position",
+            GenRandomUuid => "gen_random_uuid",
         }
     }
 
@@ -2047,4 +2248,65 @@ impl fmt::Display for UnmaterializableFunc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// A pattern with PostgreSQL's regular expression flags (`i`, `c`, `n`/`m`, `p`, `w`, `s`,
+/// `x`, `t`, `q`, `e`) turned into inline flags of the regex crate. `g` is refused, as
+/// `regexp_match` does.
+fn regexp_with_flags(pattern: &str, flags: &str) -> Result<String, EvalError> {
+    let mut case_insensitive = false;
+    // PostgreSQL's default: `.` matches a newline and `^`/`$` match only at the ends.
+    let mut dot_newline = true;
+    let mut multi_line = false;
+    let mut expanded = false;
+    let mut literal = false;
+    for flag in flags.chars() {
+        match flag {
+            'i' => case_insensitive = true,
+            'c' => case_insensitive = false,
+            'n' | 'm' => (dot_newline, multi_line) = (false, true),
+            'p' => (dot_newline, multi_line) = (false, false),
+            'w' => (dot_newline, multi_line) = (true, true),
+            's' => (dot_newline, multi_line) = (true, false),
+            'x' => expanded = true,
+            't' => expanded = false,
+            'q' => literal = true,
+            'e' => {}
+            'g' => {
+                return Err(EvalError::InvalidParameterValue(
+                    "regexp_match() does not support the \"global\" option".into(),
+                ))
+            }
+            'b' => {
+                return Err(EvalError::Unsupported(
+                    "basic regular expressions (flag \"b\") are not supported".into(),
+                ))
+            }
+            other => {
+                return Err(EvalError::InvalidParameterValue(format!(
+                    "invalid regular expression option: \"{other}\""
+                )))
+            }
+        }
+    }
+    let body = if literal {
+        regex::escape(pattern)
+    } else {
+        pattern.to_string()
+    };
+    let mut on = String::new();
+    let mut off = String::new();
+    for (set, flag) in [
+        (case_insensitive, 'i'),
+        (dot_newline, 's'),
+        (multi_line, 'm'),
+        (expanded && !literal, 'x'),
+    ] {
+        if set {
+            on.push(flag);
+        } else {
+            off.push(flag);
+        }
+    }
+    Ok(format!("(?{on}-{off}){body}"))
 }

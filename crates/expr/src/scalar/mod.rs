@@ -7,6 +7,7 @@ use evert_repr::{ColumnType, Datum, Row, RowArena, ScalarType};
 
 use crate::error::EvalError;
 
+pub mod bytea;
 pub mod cast;
 pub mod func;
 pub mod jsonb;
@@ -351,7 +352,8 @@ impl MirScalarExpr {
                             && (expr1.is_literal_null() || expr2.is_literal_null()))
                 }
                 MirScalarExpr::CallVariadic { func, exprs } => {
-                    exprs.iter().all(|e| e.is_literal()) || func.short_circuits(exprs)
+                    (!func.is_volatile() && exprs.iter().all(|e| e.is_literal()))
+                        || func.short_circuits(exprs)
                 }
                 MirScalarExpr::If { cond, .. } => cond.is_literal(),
                 _ => false,

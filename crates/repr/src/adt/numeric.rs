@@ -183,6 +183,166 @@ pub fn rem(a: Decimal, b: Decimal) -> Result<Option<Decimal>, NumericError> {
         .ok_or(NumericError::Overflow)
 }
 
+// ---------------------------------------------------------------------------------------
+// Result scales of sqrt, exp, ln, log and power
+//
+// PostgreSQL chooses the display scale of these results from an estimate of the result's
+// decimal weight: enough fractional digits for at least 16 significant digits, and never
+// fewer than any input's scale. The estimates below follow its rules (numeric.c's
+// `numeric_sqrt`, `numeric_exp`, `estimate_ln_dweight`, `log_var`, `power_var` and
+// `power_var_int`), which look at a value through its base-10000 digit groups, so they are
+// computed the same way here.
+// ---------------------------------------------------------------------------------------
+
+/// At least this many significant digits in the result of an inexact function.
+const MIN_SIG_DIGITS: i32 = 16;
+/// PostgreSQL's largest display scale.
+const MAX_DISPLAY_SCALE: i32 = 1000;
+/// PostgreSQL's limit on result weights, used to keep estimates in range.
+const MAX_RESULT_SCALE: i32 = 2000;
+/// log10(e) and ln(10) as PostgreSQL writes them (the estimates truncate, so the last
+/// digit can matter).
+#[allow(clippy::approx_constant)]
+const LOG10_E: f64 = 0.434294481903252;
+#[allow(clippy::approx_constant)]
+const LN_10: f64 = 2.302585092994046;
+
+/// A value as PostgreSQL holds it: the base-10000 weight of its first digit group and its
+/// digit groups, most significant first, without trailing zero groups. Zero has weight 0 and
+/// no groups.
+fn base10000(d: &Decimal) -> (i32, Vec<u32>) {
+    let mantissa = d.mantissa().unsigned_abs();
+    if mantissa == 0 {
+        return (0, Vec::new());
+    }
+    let digits = mantissa.to_string();
+    // Decimal exponent of the first digit.
+    let exponent = digits.len() as i32 - 1 - d.scale() as i32;
+    let weight = exponent.div_euclid(4);
+    let lead = (4 * weight + 3 - exponent) as usize;
+    let mut padded = "0".repeat(lead);
+    padded.push_str(&digits);
+    while padded.len() % 4 != 0 {
+        padded.push('0');
+    }
+    let mut groups: Vec<u32> = padded
+        .as_bytes()
+        .chunks(4)
+        .map(|c| c.iter().fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0')))
+        .collect();
+    while groups.last() == Some(&0) {
+        groups.pop();
+    }
+    (weight, groups)
+}
+
+fn clamp_display_scale(rscale: i32) -> i32 {
+    rscale.clamp(0, MAX_DISPLAY_SCALE)
+}
+
+/// The decimal weight of `ln(d)` as PostgreSQL estimates it (0 for inputs it would reject).
+fn ln_dweight(d: &Decimal) -> i32 {
+    if d.is_sign_negative() || d.is_zero() {
+        return 0;
+    }
+    let near_one = *d >= Decimal::new(9, 1) && *d <= Decimal::new(11, 1);
+    if near_one {
+        // ln(1 + x) is about x.
+        let x = *d - Decimal::ONE;
+        let (weight, groups) = base10000(&x);
+        match groups.first() {
+            Some(first) => weight * 4 + (f64::from(*first)).log10() as i32,
+            None => 0,
+        }
+    } else {
+        let (weight, groups) = base10000(d);
+        let mut digits = f64::from(groups[0]);
+        let mut dweight = weight * 4;
+        if let Some(second) = groups.get(1) {
+            digits = digits * 10000.0 + f64::from(*second);
+            dweight -= 4;
+        }
+        let ln = digits.ln() + f64::from(dweight) * LN_10;
+        ln.abs().log10() as i32
+    }
+}
+
+/// Result scale of `sqrt(d)`.
+pub fn sqrt_scale(d: &Decimal) -> i32 {
+    let (weight, _) = base10000(d);
+    let sweight = (weight + 1) * 4 / 2 - 1;
+    clamp_display_scale((MIN_SIG_DIGITS - sweight).max(d.scale() as i32))
+}
+
+/// Result scale of `exp(d)`.
+pub fn exp_scale(d: &Decimal) -> i32 {
+    let val =
+        (to_f64(d) * LOG10_E).clamp(-f64::from(MAX_RESULT_SCALE), f64::from(MAX_RESULT_SCALE));
+    clamp_display_scale((MIN_SIG_DIGITS - val as i32).max(d.scale() as i32))
+}
+
+/// Result scale of `ln(d)`.
+pub fn ln_scale(d: &Decimal) -> i32 {
+    clamp_display_scale((MIN_SIG_DIGITS - ln_dweight(d)).max(d.scale() as i32))
+}
+
+/// Result scale of `log(base, d)` (`log(d)` is `log(10, d)`).
+pub fn log_scale(base: &Decimal, d: &Decimal) -> i32 {
+    let result_dweight = ln_dweight(d) - ln_dweight(base);
+    clamp_display_scale(
+        (MIN_SIG_DIGITS - result_dweight)
+            .max(base.scale() as i32)
+            .max(d.scale() as i32),
+    )
+}
+
+/// The outcome of choosing the scale of `base ^ exponent`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PowerScale {
+    /// The result has this display scale.
+    Scale(i32),
+    /// The result is certainly too large for PostgreSQL's numeric.
+    Overflow,
+    /// The result is certainly below PostgreSQL's smallest display scale: it is zero.
+    Underflow,
+}
+
+/// Result scale of `base ^ exponent` where the exponent is integral and fits in 32 bits:
+/// PostgreSQL 15 multiplies the base out and keeps 16 fractional digits, or the base's
+/// scale if larger, whatever the size of the result.
+pub fn power_int_scale(base: &Decimal) -> i32 {
+    clamp_display_scale(MIN_SIG_DIGITS.max(base.scale() as i32))
+}
+
+/// Result scale of `base ^ exponent` for a positive base and a non-integral exponent.
+pub fn power_scale(base: &Decimal, exponent: &Decimal) -> PowerScale {
+    use rust_decimal::MathematicalOps;
+    // PostgreSQL estimates exponent * ln(base) with ln(base) and the product rounded to
+    // about 8 significant digits; the estimate is truncated to an integer, so do the same
+    // (power(0.0001, 0.25) has 16 fractional digits, not 17).
+    let local = (8 - ln_dweight(base)).clamp(0, MAX_SCALE as i32) as u32;
+    let round =
+        |d: Decimal| d.round_dp_with_strategy(local, RoundingStrategy::MidpointAwayFromZero);
+    let val = base
+        .checked_ln()
+        .and_then(|ln| round(ln).checked_mul(*exponent))
+        .map(|product| to_f64(&round(product)))
+        .unwrap_or_else(|| to_f64(base).ln() * to_f64(exponent));
+    if val.abs() > f64::from(MAX_RESULT_SCALE) * 3.01 {
+        return if val > 0.0 {
+            PowerScale::Overflow
+        } else {
+            PowerScale::Underflow
+        };
+    }
+    let val = val * LOG10_E;
+    PowerScale::Scale(clamp_display_scale(
+        (MIN_SIG_DIGITS - val as i32)
+            .max(base.scale() as i32)
+            .max(exponent.scale() as i32),
+    ))
+}
+
 pub fn to_f64(d: &Decimal) -> f64 {
     d.to_f64().unwrap_or(f64::NAN)
 }

@@ -5,7 +5,7 @@ use evert_repr::adt::numeric::parse_numeric;
 use evert_repr::{strconv, ColumnType, Datum, Interval, Row, RowArena, ScalarType};
 use sqlparser::ast::{self, BinaryOperator, DataType, Expr, UnaryOperator, Value};
 
-use super::typeconv::{coerce, common_type, CastContext, Typed};
+use super::typeconv::{coerce, common_type, operator_operand_type, CastContext, Typed};
 use super::{Binder, Scope};
 use crate::error::PlanError;
 use crate::hir::{ColumnRef, HirRelationExpr, HirScalarExpr};
@@ -847,13 +847,14 @@ impl Binder<'_> {
         r: Typed,
         what: &str,
     ) -> Result<(HirScalarExpr, HirScalarExpr), PlanError> {
-        let target = common_type([l.scalar_type(), r.scalar_type()], what).map_err(|_| {
-            PlanError::UndefinedFunction(format!(
-                "operator does not exist: {} {what} {}",
-                l.scalar_type().pg_name(),
-                r.scalar_type().pg_name()
-            ))
-        })?;
+        let target =
+            operator_operand_type(l.scalar_type(), r.scalar_type(), what).map_err(|_| {
+                PlanError::UndefinedFunction(format!(
+                    "operator does not exist: {} {what} {}",
+                    l.scalar_type().pg_name(),
+                    r.scalar_type().pg_name()
+                ))
+            })?;
         let l = coerce(l, &target, CastContext::Implicit, &mut self.params)?;
         let r = coerce(r, &target, CastContext::Implicit, &mut self.params)?;
         Ok((l, r))
@@ -1074,8 +1075,68 @@ impl Binder<'_> {
                     ScalarType::Bool.nullable(nullable),
                 ))
             }
+            B::QuestionPipe | B::QuestionAnd => {
+                let nullable = l.typ.nullable || r.typ.nullable;
+                let a = coerce(
+                    l,
+                    &ScalarType::Jsonb,
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?;
+                let b = coerce(
+                    r,
+                    &ScalarType::Array(Box::new(ScalarType::String)),
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?;
+                let func = if matches!(op, B::QuestionPipe) {
+                    BinaryFunc::JsonbHasAnyKey
+                } else {
+                    BinaryFunc::JsonbHasAllKeys
+                };
+                Ok(Typed::new(
+                    a.call_binary(b, func),
+                    ScalarType::Bool.nullable(nullable),
+                ))
+            }
             other => Err(PlanError::unsupported(format!("operator {other}"))),
         }
+    }
+
+    /// `jsonb - text`, `jsonb - text[]`, `jsonb - integer`.
+    fn bind_jsonb_delete(&mut self, l: Typed, r: Typed) -> Result<Typed, PlanError> {
+        use ScalarType as S;
+        let nullable = l.typ.nullable || r.typ.nullable;
+        let doc = coerce(l, &S::Jsonb, CastContext::Implicit, &mut self.params)?;
+        let (key, func) = match r.scalar_type() {
+            t if t.is_integer() => (
+                coerce(r, &S::Int64, CastContext::Implicit, &mut self.params)?,
+                BinaryFunc::JsonbDeleteIndex,
+            ),
+            S::Array(_) => (
+                coerce(
+                    r,
+                    &S::Array(Box::new(S::String)),
+                    CastContext::Implicit,
+                    &mut self.params,
+                )?,
+                BinaryFunc::JsonbDeleteKeys,
+            ),
+            t if t.is_string_family() || *t == S::Unknown => (
+                coerce(r, &S::String, CastContext::Implicit, &mut self.params)?,
+                BinaryFunc::JsonbDeleteKey,
+            ),
+            other => {
+                return Err(PlanError::UndefinedFunction(format!(
+                    "operator does not exist: jsonb - {}",
+                    other.pg_name()
+                )))
+            }
+        };
+        Ok(Typed::new(
+            doc.call_binary(key, func),
+            S::Jsonb.nullable(nullable),
+        ))
     }
 
     fn bind_like(
@@ -1119,6 +1180,57 @@ impl Binder<'_> {
 
     fn bind_concat(&mut self, l: Typed, r: Typed) -> Result<Typed, PlanError> {
         let nullable = l.typ.nullable || r.typ.nullable;
+        // anyarray || anyelement and anyelement || anyarray: an element of the array's type
+        // (an untyped literal on the other side is read as an array, as PostgreSQL does).
+        match (l.scalar_type().clone(), r.scalar_type().clone()) {
+            (ScalarType::Array(elem), other)
+                if !matches!(other, ScalarType::Array(_) | ScalarType::Unknown) =>
+            {
+                let elem_type = common_type([elem.as_ref(), &other], "||")?;
+                let array_type = ScalarType::Array(Box::new(elem_type.clone()));
+                let a = coerce(l, &array_type, CastContext::Implicit, &mut self.params)?;
+                let b = coerce(r, &elem_type, CastContext::Implicit, &mut self.params)?;
+                return Ok(Typed::new(
+                    a.call_binary(b, BinaryFunc::ArrayAppend),
+                    array_type.nullable(false),
+                ));
+            }
+            (other, ScalarType::Array(elem))
+                if !matches!(other, ScalarType::Array(_) | ScalarType::Unknown) =>
+            {
+                let elem_type = common_type([&other, elem.as_ref()], "||")?;
+                let array_type = ScalarType::Array(Box::new(elem_type.clone()));
+                let a = coerce(l, &elem_type, CastContext::Implicit, &mut self.params)?;
+                let b = coerce(r, &array_type, CastContext::Implicit, &mut self.params)?;
+                return Ok(Typed::new(
+                    a.call_binary(b, BinaryFunc::ArrayPrepend),
+                    array_type.nullable(false),
+                ));
+            }
+            _ => {}
+        }
+        if matches!(
+            (l.scalar_type(), r.scalar_type()),
+            (ScalarType::Bytes, ScalarType::Bytes | ScalarType::Unknown)
+                | (ScalarType::Unknown, ScalarType::Bytes)
+        ) {
+            let a = coerce(
+                l,
+                &ScalarType::Bytes,
+                CastContext::Implicit,
+                &mut self.params,
+            )?;
+            let b = coerce(
+                r,
+                &ScalarType::Bytes,
+                CastContext::Implicit,
+                &mut self.params,
+            )?;
+            return Ok(Typed::new(
+                a.call_binary(b, BinaryFunc::ByteaConcat),
+                ScalarType::Bytes.nullable(nullable),
+            ));
+        }
         if let (ScalarType::Array(_), _) | (_, ScalarType::Array(_)) =
             (l.scalar_type(), r.scalar_type())
         {
@@ -1159,6 +1271,9 @@ impl Binder<'_> {
 
     fn bind_arith(&mut self, func: BinaryFunc, l: Typed, r: Typed) -> Result<Typed, PlanError> {
         use ScalarType as S;
+        if func == BinaryFunc::Sub && *l.scalar_type() == S::Jsonb {
+            return self.bind_jsonb_delete(l, r);
+        }
         let nullable = l.typ.nullable || r.typ.nullable;
         let lt = l.typ.scalar_type.unconstrained();
         let rt = r.typ.scalar_type.unconstrained();
@@ -1209,7 +1324,7 @@ impl Binder<'_> {
         }
         // Numbers.
         if lt.is_numeric_family() && rt.is_numeric_family() {
-            let t = common_type([&lt, &rt], op_name)?;
+            let t = operator_operand_type(&lt, &rt, op_name)?;
             if func == BinaryFunc::Mod && matches!(t, S::Float32 | S::Float64) {
                 return Err(no_operator());
             }

@@ -347,9 +347,12 @@ impl Binder<'_> {
             }
             ("nullif", 2) => {
                 let t = common_type([args[0].scalar_type(), args[1].scalar_type()], "NULLIF")?;
+                // The comparison resolves like the `=` operator (real with numeric compares
+                // in double precision); the result has the common type.
+                let cond = self
+                    .bind_comparison(BinaryFunc::Eq, args[0].clone(), args[1].clone())?
+                    .expr;
                 let a = arg_as!(0, t);
-                let b = arg_as!(1, t);
-                let cond = a.clone().call_binary(b, BinaryFunc::Eq);
                 Typed::new(
                     HirScalarExpr::if_then_else(cond, HirScalarExpr::literal_null(t.clone()), a),
                     t.nullable(true),
@@ -530,8 +533,11 @@ impl Binder<'_> {
                     S::String.nullable(nullable),
                 )
             }
-            ("regexp_match", 2) => {
-                let exprs = vec![arg_as!(0, S::String), arg_as!(1, S::String)];
+            ("regexp_match", 2 | 3) => {
+                let mut exprs = vec![arg_as!(0, S::String), arg_as!(1, S::String)];
+                if n == 3 {
+                    exprs.push(arg_as!(2, S::String));
+                }
                 Typed::new(
                     HirScalarExpr::CallVariadic {
                         func: VariadicFunc::RegexpMatchArray,
@@ -737,6 +743,111 @@ impl Binder<'_> {
                     UnaryFunc::JsonbArrayLength
                 };
                 unary(self, func, a, S::Jsonb)?
+            }
+            ("jsonb_pretty", 1) => {
+                let a = arg_as!(0, S::Jsonb);
+                unary(self, UnaryFunc::JsonbPretty, a, S::Jsonb)?
+            }
+            ("array_cat", 2) => {
+                if !args
+                    .iter()
+                    .all(|a| matches!(a.scalar_type(), S::Array(_) | S::Unknown))
+                    || args.iter().all(|a| a.is_unknown())
+                {
+                    return Err(no_function(&args));
+                }
+                let t = common_type([args[0].scalar_type(), args[1].scalar_type()], "array_cat")?;
+                let a = arg_as!(0, t);
+                let b = arg_as!(1, t);
+                Typed::new(
+                    a.call_binary(b, BinaryFunc::ArrayConcat),
+                    t.nullable(args[0].typ.nullable && args[1].typ.nullable),
+                )
+            }
+            ("array_append" | "array_prepend", 2) => {
+                let (array_at, elem_at) = if name == "array_append" {
+                    (0, 1)
+                } else {
+                    (1, 0)
+                };
+                let S::Array(elem) = args[array_at].scalar_type().clone() else {
+                    return Err(no_function(&args));
+                };
+                let elem_type = common_type([elem.as_ref(), args[elem_at].scalar_type()], name)
+                    .map_err(|_| no_function(&args))?;
+                let array_type = S::Array(Box::new(elem_type.clone()));
+                let array = arg_as!(array_at, array_type);
+                let element = arg_as!(elem_at, elem_type);
+                let expr = if name == "array_append" {
+                    array.call_binary(element, BinaryFunc::ArrayAppend)
+                } else {
+                    element.call_binary(array, BinaryFunc::ArrayPrepend)
+                };
+                Typed::new(expr, array_type.nullable(false))
+            }
+            ("array_position", 2 | 3) => {
+                let S::Array(elem) = args[0].scalar_type().clone() else {
+                    return Err(no_function(&args));
+                };
+                let elem_type = common_type([elem.as_ref(), args[1].scalar_type()], name)
+                    .map_err(|_| no_function(&args))?;
+                let mut exprs = vec![
+                    arg_as!(0, S::Array(Box::new(elem_type.clone()))),
+                    arg_as!(1, elem_type),
+                ];
+                if n == 3 {
+                    exprs.push(arg_as!(2, S::Int32));
+                }
+                Typed::new(
+                    HirScalarExpr::CallVariadic {
+                        func: VariadicFunc::ArrayPosition,
+                        exprs,
+                    },
+                    S::Int32.nullable(true),
+                )
+            }
+            ("gen_random_uuid", 0) => {
+                if self.lifetime == super::QueryLifetime::Maintained {
+                    return Err(PlanError::Unmaterializable {
+                        function: "gen_random_uuid()".into(),
+                        hint: "gen_random_uuid() returns a new value at each call, so a view over it could not be maintained; generate the uuid when inserting the row (a column DEFAULT or the INSERT itself)".into(),
+                    });
+                }
+                Typed::new(
+                    HirScalarExpr::CallVariadic {
+                        func: VariadicFunc::GenRandomUuid,
+                        exprs: vec![],
+                    },
+                    S::Uuid.nullable(false),
+                )
+            }
+            ("get_byte", 2) => {
+                let a = arg_as!(0, S::Bytes);
+                let b = arg_as!(1, S::Int32);
+                Typed::new(
+                    a.call_binary(b, BinaryFunc::GetByte),
+                    S::Int32.nullable(nullable),
+                )
+            }
+            ("sha256", 1) => {
+                let a = arg_as!(0, S::Bytes);
+                unary(self, UnaryFunc::Sha256, a, S::Bytes)?
+            }
+            ("encode", 2) => {
+                let a = arg_as!(0, S::Bytes);
+                let b = arg_as!(1, S::String);
+                Typed::new(
+                    a.call_binary(b, BinaryFunc::Encode),
+                    S::String.nullable(nullable),
+                )
+            }
+            ("decode", 2) => {
+                let a = arg_as!(0, S::String);
+                let b = arg_as!(1, S::String);
+                Typed::new(
+                    a.call_binary(b, BinaryFunc::Decode),
+                    S::Bytes.nullable(nullable),
+                )
             }
             ("array_to_string", 2) => {
                 if !matches!(args[0].scalar_type(), S::Array(_)) {

@@ -1643,8 +1643,13 @@ fn apply_alias(
             alias.columns.len()
         )));
     }
-    // A function returning one column takes the alias as its column name.
-    if alias.columns.is_empty() && function.is_some() && visible.len() == 1 {
+    // A function returning one unnamed column (named after the function, as
+    // `generate_series` or `upper`) takes the alias as its column name; a named output
+    // column (`jsonb_array_elements`'s `value`) keeps its name, as in PostgreSQL.
+    if alias.columns.is_empty()
+        && visible.len() == 1
+        && function.is_some_and(|f| scope.items[visible[0]].column == f)
+    {
         scope.items[visible[0]].column = table;
     }
     for (i, c) in alias.columns.iter().enumerate() {

@@ -186,6 +186,27 @@ pub fn coerce(
     Ok(e.expr.call_unary(func))
 }
 
+/// The type both operands of a binary operator (arithmetic or comparison) are converted to.
+/// Usually their common type; but `real` with any other number type is `double precision`:
+/// PostgreSQL has operators for `real` with `double precision` (float48, float84) and none
+/// for `real` with integers or `numeric`, and when it must convert an operand it prefers
+/// `double precision`, its preferred numeric type. So `1 / 3::real` is a `double precision`,
+/// and `0.1::real = 0.1` compares in double precision (and is false).
+pub fn operator_operand_type(
+    l: &ScalarType,
+    r: &ScalarType,
+    what: &str,
+) -> Result<ScalarType, PlanError> {
+    let (lu, ru) = (l.unconstrained(), r.unconstrained());
+    let mixed_real = |a: &ScalarType, b: &ScalarType| {
+        *a == ScalarType::Float32 && *b != ScalarType::Float32 && numeric_rank(b).is_some()
+    };
+    if mixed_real(&lu, &ru) || mixed_real(&ru, &lu) {
+        return Ok(ScalarType::Float64);
+    }
+    common_type([l, r], what)
+}
+
 /// The type several expressions are unified to (PostgreSQL's UNION/CASE resolution).
 pub fn common_type<'a>(
     types: impl IntoIterator<Item = &'a ScalarType>,
