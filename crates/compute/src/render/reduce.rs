@@ -12,6 +12,8 @@
 //! - **Other** aggregates (`min`, `max`, `string_agg`, `DISTINCT` aggregates, …) keep each
 //!   group's values arranged and recompute the group's result when it changes: the state is
 //!   the distinct values per group, and an update costs time proportional to its group.
+//!   `min` and `max` are computed in stages over hash buckets first ([`hierarchical`]), so
+//!   that the group they recompute holds at most 64 values.
 //!
 //! Keys of numeric or float type are grouped by their canonical form (`Canonical`), so that
 //! `0.0` and `0.00` are one group, as in PostgreSQL.
@@ -259,6 +261,13 @@ pub fn render_reduce<'s, T: RenderTime>(
             values = values
                 .threshold_named("Distinct", |_, count: &Diff| if *count > 0 { 1 } else { 0 });
         }
+        if matches!(aggregate.func, AggregateFunc::Min | AggregateFunc::Max)
+            && aggregate.order_by.is_empty()
+        {
+            let (reduced, stage_errs) = hierarchical(values, aggregate.func.clone());
+            values = reduced;
+            errs = errs.concat(stage_errs);
+        }
         let order = aggregate.column_orders();
         let func = aggregate.func.clone();
         let finished = values
@@ -393,6 +402,74 @@ pub fn render_reduce<'s, T: RenderTime>(
     errs = errs.concat(result_errs);
     let _ = ctx;
     CollectionBundle::from_collections(oks, errs)
+}
+
+/// The bucket counts of the stages of a hierarchical `min`/`max`, widest first.
+const HIERARCHY: [u64; 2] = [4096, 64];
+
+/// `min` and `max` in stages, so that a change costs time proportional to a bucket rather
+/// than to its whole group: each stage splits every group into buckets by a hash of the
+/// value and keeps only each bucket's extreme value, the next stage does the same with
+/// fewer buckets over those, and the final `Aggregate` sees at most 64 values per group.
+/// A group of a million values costs a change about 250 + 64 + 64 values of work instead
+/// of a million; a small group pays two extra arrangements. `min` and `max` ignore NULLs
+/// and multiplicities, so a bucket of NULLs passes on a NULL and every extreme once.
+fn hierarchical<'s, T: RenderTime>(
+    values: VecCollection<'s, T, (Row, Row), Diff>,
+    func: AggregateFunc,
+) -> (
+    VecCollection<'s, T, (Row, Row), Diff>,
+    VecCollection<'s, T, EvalError, Diff>,
+) {
+    use std::hash::{Hash, Hasher};
+    let mut values = values;
+    let mut errs: Option<VecCollection<'s, T, EvalError, Diff>> = None;
+    for buckets in HIERARCHY {
+        let func = func.clone();
+        let staged = values
+            .map(move |(key, value)| {
+                // A fixed hasher: the same value goes to the same bucket on every worker.
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                value.hash(&mut hasher);
+                ((key, hasher.finish() % buckets), value)
+            })
+            .reduce_named(
+                "MinMaxStage",
+                move |_key: &(Row, u64),
+                      input: &[(&Row, Diff)],
+                      output: &mut Vec<(Result<Row, EvalError>, Diff)>| {
+                    if input.iter().any(|(_, diff)| *diff < 0) {
+                        output.push((
+                            Err(EvalError::Internal(
+                                "negative multiplicity in an aggregate".into(),
+                            )),
+                            1,
+                        ));
+                        return;
+                    }
+                    let arena = RowArena::new();
+                    let group: Vec<(Vec<Datum>, Diff)> = input
+                        .iter()
+                        .map(|(row, diff)| (row.unpack(), *diff))
+                        .collect();
+                    output.push((func.eval_group(group, &[], &arena).map(Row::of), 1));
+                },
+            );
+        let (oks, stage_errs) = flat_map_fallible(
+            staged,
+            "MinMaxStageOutput",
+            |((key, _bucket), result): ((Row, u64), Result<Row, EvalError>)| {
+                Some(result.map(|value| (key, value)))
+            },
+        );
+        values = oks;
+        errs = Some(match errs {
+            None => stage_errs,
+            Some(e) => e.concat(stage_errs),
+        });
+    }
+    let errs = errs.expect("at least one stage");
+    (values, errs)
 }
 
 /// Evaluates one input row into its group key and the inputs of each aggregate.
