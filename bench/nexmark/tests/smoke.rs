@@ -28,13 +28,15 @@ fn smoke_run_measures_every_query_and_baseline() {
     );
     for m in &measurements {
         assert!(m.seconds > 0.0, "{m:?}");
+        // Source-fed runs report the offset when the view was created; baselines do not.
+        assert_eq!(m.before_view.is_some(), m.system == "evert", "{m:?}");
         assert!(m.peak_rss_mb > 1.0 && m.peak_rss_mb.is_finite(), "{m:?}");
     }
     let text = csv(&measurements);
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("query,system,workers,events,seconds,events_per_s,peak_rss_mb")
+        Some("query,system,workers,events,seconds,events_per_s,peak_rss_mb,before_view")
     );
     assert_eq!(lines.count(), measurements.len());
 }
