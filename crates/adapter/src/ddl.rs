@@ -35,8 +35,7 @@ use crate::session::Session;
 
 /// The retention window an item asks for (`RETAIN HISTORY FOR`), in milliseconds.
 pub fn retention_ms(item: &CatalogItem) -> Option<u64> {
-    let (_, duration) = evert_sql::parse::strip_retain_history(&item.durable.create_sql);
-    parse_duration_ms(&duration?)
+    parse_duration_ms(evert_sql::parse::retain_history(&item.durable.create_sql)?)
 }
 
 pub fn parse_duration_ms(text: &str) -> Option<u64> {

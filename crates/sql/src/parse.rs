@@ -1286,12 +1286,6 @@ fn parse_alter_retain(text: &str) -> Result<Statement, PlanError> {
 /// Removes a `WITH (RETAIN HISTORY [=] FOR '<duration>')` clause from statement text,
 /// returning the remaining text and the duration.
 pub fn strip_retain_history(text: &str) -> (String, Option<String>) {
-    // Compiled once: every SELECT asks each item it reads for its retention window, and
-    // compiling this pattern per call was an eighth of a point lookup's CPU time.
-    static RETAIN_HISTORY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(?is)\bwith\s*\(\s*retain\s+history\s*(?:=\s*)?for\s*'([^']*)'\s*\)")
-            .expect("valid regex")
-    });
     match RETAIN_HISTORY.captures(text) {
         Some(c) => {
             let whole = c.get(0).expect("match");
@@ -1304,6 +1298,21 @@ pub fn strip_retain_history(text: &str) -> (String, Option<String>) {
         None => (text.to_string(), None),
     }
 }
+
+/// The duration of a `WITH (RETAIN HISTORY FOR '…')` clause in `text`, if any, without
+/// copying the text: reads ask each item they touch for its retention window.
+pub fn retain_history(text: &str) -> Option<&str> {
+    RETAIN_HISTORY
+        .captures(text)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str())
+}
+
+// Compiled once: compiling it per call was an eighth of a point lookup's CPU time.
+static RETAIN_HISTORY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?is)\bwith\s*\(\s*retain\s+history\s*(?:=\s*)?for\s*'([^']*)'\s*\)")
+        .expect("valid regex")
+});
 
 /// An identifier as PostgreSQL folds it: unquoted identifiers are lowercased.
 pub fn normalize_ident(ident: &ast::Ident) -> String {

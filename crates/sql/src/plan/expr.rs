@@ -1028,7 +1028,6 @@ impl Binder<'_> {
                 ))
             }
             B::AtArrow | B::ArrowAt => {
-                let nullable = l.typ.nullable || r.typ.nullable;
                 let (a, b) = if matches!(op, B::AtArrow) {
                     (l, r)
                 } else {
@@ -1039,68 +1038,51 @@ impl Binder<'_> {
                 {
                     return Err(PlanError::unsupported("array containment operators"));
                 }
-                let a = coerce(
-                    a,
-                    &ScalarType::Jsonb,
-                    CastContext::Implicit,
-                    &mut self.params,
-                )?;
-                let b = coerce(
-                    b,
-                    &ScalarType::Jsonb,
-                    CastContext::Implicit,
-                    &mut self.params,
-                )?;
-                Ok(Typed::new(
-                    a.call_binary(b, BinaryFunc::JsonbContains),
-                    ScalarType::Bool.nullable(nullable),
-                ))
+                self.coerced_binary(
+                    (a, &ScalarType::Jsonb),
+                    (b, &ScalarType::Jsonb),
+                    BinaryFunc::JsonbContains,
+                    ScalarType::Bool,
+                )
             }
-            B::Question => {
-                let nullable = l.typ.nullable || r.typ.nullable;
-                let a = coerce(
-                    l,
-                    &ScalarType::Jsonb,
-                    CastContext::Implicit,
-                    &mut self.params,
-                )?;
-                let b = coerce(
-                    r,
-                    &ScalarType::String,
-                    CastContext::Implicit,
-                    &mut self.params,
-                )?;
-                Ok(Typed::new(
-                    a.call_binary(b, BinaryFunc::JsonbHasKey),
-                    ScalarType::Bool.nullable(nullable),
-                ))
-            }
+            B::Question => self.coerced_binary(
+                (l, &ScalarType::Jsonb),
+                (r, &ScalarType::String),
+                BinaryFunc::JsonbHasKey,
+                ScalarType::Bool,
+            ),
             B::QuestionPipe | B::QuestionAnd => {
-                let nullable = l.typ.nullable || r.typ.nullable;
-                let a = coerce(
-                    l,
-                    &ScalarType::Jsonb,
-                    CastContext::Implicit,
-                    &mut self.params,
-                )?;
-                let b = coerce(
-                    r,
-                    &ScalarType::Array(Box::new(ScalarType::String)),
-                    CastContext::Implicit,
-                    &mut self.params,
-                )?;
                 let func = if matches!(op, B::QuestionPipe) {
                     BinaryFunc::JsonbHasAnyKey
                 } else {
                     BinaryFunc::JsonbHasAllKeys
                 };
-                Ok(Typed::new(
-                    a.call_binary(b, func),
-                    ScalarType::Bool.nullable(nullable),
-                ))
+                self.coerced_binary(
+                    (l, &ScalarType::Jsonb),
+                    (r, &ScalarType::Array(Box::new(ScalarType::String))),
+                    func,
+                    ScalarType::Bool,
+                )
             }
             other => Err(PlanError::unsupported(format!("operator {other}"))),
         }
+    }
+
+    /// `l func r` with each side implicitly cast to its type; NULL when either side is.
+    fn coerced_binary(
+        &mut self,
+        (l, l_type): (Typed, &ScalarType),
+        (r, r_type): (Typed, &ScalarType),
+        func: BinaryFunc,
+        result: ScalarType,
+    ) -> Result<Typed, PlanError> {
+        let nullable = l.typ.nullable || r.typ.nullable;
+        let l = coerce(l, l_type, CastContext::Implicit, &mut self.params)?;
+        let r = coerce(r, r_type, CastContext::Implicit, &mut self.params)?;
+        Ok(Typed::new(
+            l.call_binary(r, func),
+            result.nullable(nullable),
+        ))
     }
 
     /// `jsonb - text`, `jsonb - text[]`, `jsonb - integer`.
